@@ -1,0 +1,108 @@
+package io.tarq.layout;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The dimensions of a TARQ model, read from the file's {@code __metadata__} and checked against the contract's
+ * limits. Names follow the contract: d, h (heads), dv, f (mlpHidden), n_max, L (levels), K (codebookSize),
+ * N (items), U (users).
+ */
+public record TarqDimensions(int d, int heads, int dv, int mlpHidden, int nMax, int levels, int codebookSize,
+                             int items, int users) {
+    public static final String FORMAT = "tarq";
+    public static final int FORMAT_VERSION = 1;
+
+    public static final int MAX_WIDTH = 4096;
+    public static final int MAX_MLP_HIDDEN = 65536;
+    public static final int MAX_N_MAX = 1024;
+    public static final int MAX_LEVELS = 8;
+    public static final int MAX_CODEBOOK_SIZE = 256;
+
+    public TarqDimensions {
+        require(d >= 16 && d <= MAX_WIDTH && d % 16 == 0, "d", d, "a multiple of 16 in 16.." + MAX_WIDTH);
+        require(heads >= 1 && d % heads == 0, "heads", heads, "at least 1 and a divisor of d = " + d);
+        require(dv >= 16 && dv <= MAX_WIDTH && dv % 16 == 0, "dv", dv, "a multiple of 16 in 16.." + MAX_WIDTH);
+        require(mlpHidden >= 1 && mlpHidden <= MAX_MLP_HIDDEN, "mlp_hidden", mlpHidden, "in 1.." + MAX_MLP_HIDDEN);
+        require(nMax >= 1 && nMax <= MAX_N_MAX, "n_max", nMax, "in 1.." + MAX_N_MAX);
+        require(levels >= 1 && levels <= MAX_LEVELS, "levels", levels, "in 1.." + MAX_LEVELS);
+        require(codebookSize >= 2 && codebookSize <= MAX_CODEBOOK_SIZE, "codebook_size", codebookSize,
+                "in 2.." + MAX_CODEBOOK_SIZE);
+        require(items >= 1, "items", items, "at least 1");
+        require(users >= 1, "users", users, "at least 1 (row 0 is the unknown user)");
+    }
+
+    /** Width of one attention head, dh = d / h. */
+    public int headDim() {
+        return d / heads;
+    }
+
+    /** Reads and checks the dimensions from a file's metadata. */
+    public static TarqDimensions fromMetadata(Path file, Map<String, String> metadata) throws ModelFormatException {
+        String format = required(file, metadata, "format");
+        if (!format.equals(FORMAT)) {
+            throw ModelFormatException.ofMetadata(file, "format", "is \"" + format + "\", not \"" + FORMAT + "\"");
+        }
+        int version = decimal(file, metadata, "format_version");
+        if (version > FORMAT_VERSION) {
+            throw ModelFormatException.ofMetadata(file, "format_version", version + " is newer than this reader (it reads "
+                    + FORMAT_VERSION + "): upgrade tarq");
+        }
+        if (version != FORMAT_VERSION) {
+            throw ModelFormatException.ofMetadata(file, "format_version", version + " is not a version of the format");
+        }
+        required(file, metadata, "producer");
+        try {
+            return new TarqDimensions(
+                    decimal(file, metadata, "d"), decimal(file, metadata, "heads"), decimal(file, metadata, "dv"),
+                    decimal(file, metadata, "mlp_hidden"), decimal(file, metadata, "n_max"),
+                    decimal(file, metadata, "levels"), decimal(file, metadata, "codebook_size"),
+                    decimal(file, metadata, "items"), decimal(file, metadata, "users"));
+        } catch (IllegalDimensionException e) {
+            throw ModelFormatException.ofMetadata(file, e.key, e.getMessage());
+        }
+    }
+
+    private static String required(Path file, Map<String, String> metadata, String key) throws ModelFormatException {
+        String value = metadata.get(key);
+        if (value == null) {
+            throw ModelFormatException.ofMetadata(file, key, "missing");
+        }
+        return value;
+    }
+
+    /** Decimal digits only, no sign, no leading zero, fitting an int: the contract writes numbers in decimal. */
+    private static int decimal(Path file, Map<String, String> metadata, String key) throws ModelFormatException {
+        String value = required(file, metadata, key);
+        boolean digits = !value.isEmpty() && value.chars().allMatch(c -> c >= '0' && c <= '9');
+        if (!digits || (value.length() > 1 && value.charAt(0) == '0')) {
+            throw ModelFormatException.ofMetadata(file, key, "\"" + value + "\" is not a decimal integer");
+        }
+        if (value.length() > 10 || Long.parseLong(value) > Integer.MAX_VALUE) {
+            throw ModelFormatException.ofMetadata(file, key, value + " is larger than " + Integer.MAX_VALUE);
+        }
+        return Integer.parseInt(value);
+    }
+
+    private static void require(boolean ok, String key, int value, String rule) {
+        if (!ok) {
+            throw new IllegalDimensionException(key, value + " is out of range: must be " + rule);
+        }
+    }
+
+    /** A dimension outside the contract's limits; {@link #fromMetadata} turns it into a {@link ModelFormatException}. */
+    public static final class IllegalDimensionException extends IllegalArgumentException {
+        private static final long serialVersionUID = 1L;
+        private final String key;
+
+        IllegalDimensionException(String key, String message) {
+            super(message);
+            this.key = key;
+        }
+
+        /** The metadata key of the offending dimension. */
+        public String key() {
+            return key;
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package io.tarq.layout;
+
+import io.tarq.layout.safetensors.SafetensorsFile;
+import io.tarq.layout.safetensors.TensorView;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A TARQ model file, open and checked: the safetensors file mapped read-only, its metadata and every tensor checked
+ * against the contract, and the item and user id indexes built.
+ *
+ * <p>Opening reads the header and the two id tensors (8 bytes an item and a user); it reads no other tensor byte.
+ * {@link #verifyContents()} reads them all. Thread-safe: everything is immutable once open, and tensor views may be
+ * read from any thread until {@link #close()}.
+ */
+public final class TarqModelFile implements AutoCloseable {
+    private final SafetensorsFile file;
+    private final TarqDimensions dimensions;
+    private final TarqTensors.Features features;
+    private final IdIndex itemIndex;
+    private final IdIndex userIndex;
+
+    private TarqModelFile(SafetensorsFile file, TarqDimensions dimensions, TarqTensors.Features features,
+                          IdIndex itemIndex, IdIndex userIndex) {
+        this.file = file;
+        this.dimensions = dimensions;
+        this.features = features;
+        this.itemIndex = itemIndex;
+        this.userIndex = userIndex;
+    }
+
+    /**
+     * Opens and checks a model file.
+     *
+     * @throws ModelFormatException the file is not a valid TARQ model (the message names the file, tensor and fault)
+     * @throws IOException          the file cannot be read
+     */
+    public static TarqModelFile open(Path path) throws IOException {
+        SafetensorsFile file = SafetensorsFile.open(path);
+        try {
+            TarqDimensions dimensions = TarqDimensions.fromMetadata(path, file.metadata());
+            TarqTensors.Features features = TarqTensors.check(file, dimensions);
+            IdIndex items = IdIndex.build(path, file.tensor(TarqTensors.ITEM_IDS));
+            IdIndex users = IdIndex.build(path, file.tensor(TarqTensors.USER_IDS));
+            return new TarqModelFile(file, dimensions, features, items, users);
+        } catch (IOException | RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The {@code --full} checks: no NaN or infinity in any F32 tensor, every code below K, every {@code item.vec} row
+     * of unit length within 1e-3, the attribute tables consistent. Reads every byte of the file.
+     */
+    public void verifyContents() throws ModelFormatException {
+        TarqContentCheck.run(file, dimensions, features);
+    }
+
+    public Path path() {
+        return file.path();
+    }
+
+    public TarqDimensions dimensions() {
+        return dimensions;
+    }
+
+    /** The optional parts this file has (null keys, DIN teacher head, item tower, attributes). */
+    public TarqTensors.Features features() {
+        return features;
+    }
+
+    public Map<String, String> metadata() {
+        return file.metadata();
+    }
+
+    /** The producer named in the metadata. */
+    public String producer() {
+        return file.metadata().get("producer");
+    }
+
+    /** A tensor the file holds (every required one; optional ones when {@link #features()} says so). */
+    public TensorView tensor(String name) {
+        return file.find(name).orElseThrow(() -> new IllegalArgumentException(file.path() + ": no tensor " + name));
+    }
+
+    public Optional<TensorView> findTensor(String name) {
+        return file.find(name);
+    }
+
+    /** External item id → row in {@code item.*} tensors. */
+    public IdIndex itemIndex() {
+        return itemIndex;
+    }
+
+    /** External user id → row in {@code user.emb}; callers map {@link IdIndex#MISSING} to row 0, the unknown user. */
+    public IdIndex userIndex() {
+        return userIndex;
+    }
+
+    /** The underlying safetensors file (all tensors, extension tensors included). */
+    public SafetensorsFile safetensors() {
+        return file;
+    }
+
+    public boolean isOpen() {
+        return file.isOpen();
+    }
+
+    /** Unmaps the file; views read afterwards throw {@link IllegalStateException}. */
+    @Override
+    public void close() {
+        file.close();
+    }
+}

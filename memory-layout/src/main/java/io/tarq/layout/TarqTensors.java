@@ -1,0 +1,224 @@
+package io.tarq.layout;
+
+import io.tarq.layout.safetensors.SafetensorsFile;
+import io.tarq.layout.safetensors.TensorView;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The tensors of a TARQ model file (the contract's table), and the check that a file holds each required one and
+ * each present optional one with the right dtype and shape.
+ */
+public final class TarqTensors {
+    public static final String ITEM_IDS = "item.ids";
+    public static final String ITEM_EMB = "item.emb";
+    public static final String ITEM_VEC = "item.vec";
+    public static final String ITEM_CODES = "item.codes";
+    public static final String USER_IDS = "user.ids";
+    public static final String USER_EMB = "user.emb";
+    public static final String SEQ_POS = "seq.pos";
+    public static final String SEQ_ATTN = "seq.attn";
+    public static final String SEQ_LN_WEIGHT = "seq.ln.weight";
+    public static final String SEQ_LN_BIAS = "seq.ln.bias";
+    public static final String USER_ATTN = "user.attn";
+    public static final String USER_MLP_0_WEIGHT = "user.mlp.0.weight";
+    public static final String USER_MLP_0_BIAS = "user.mlp.0.bias";
+    public static final String USER_MLP_2_WEIGHT = "user.mlp.2.weight";
+    public static final String USER_MLP_2_BIAS = "user.mlp.2.bias";
+    public static final String TA_ATTN = "ta.attn";
+    public static final String TA_READOUT_WEIGHT = "ta.readout.weight";
+    public static final String TA_READOUT_BIAS = "ta.readout.bias";
+    public static final String HEAD_TAU = "head.tau";
+    public static final String HEAD_BETA = "head.beta";
+    public static final String RQ_CODEBOOKS = "rq.codebooks";
+    public static final String RQ_ATTN = "rq.attn";
+
+    public static final String TA_NULL_K = "ta.attn.null_k";
+    public static final String RQ_NULL_K = "rq.attn.null_k";
+    public static final String TA_MLP_0_WEIGHT = "ta.mlp.0.weight";
+    public static final String TA_MLP_0_BIAS = "ta.mlp.0.bias";
+    public static final String TA_MLP_2_WEIGHT = "ta.mlp.2.weight";
+    public static final String TA_MLP_2_BIAS = "ta.mlp.2.bias";
+    public static final String ITEM_MLP_0_WEIGHT = "item.mlp.0.weight";
+    public static final String ITEM_MLP_0_BIAS = "item.mlp.0.bias";
+    public static final String ITEM_MLP_2_WEIGHT = "item.mlp.2.weight";
+    public static final String ITEM_MLP_2_BIAS = "item.mlp.2.bias";
+    public static final String ITEM_ATTR_IDS = "item.attr.ids";
+    public static final String ITEM_ATTR_EMB = "item.attr.emb";
+    public static final String ITEM_ATTR_OFFSETS = "item.attr.offsets";
+    public static final String ITEM_ATTR_VALUES = "item.attr.values";
+
+    /** The parameters of one attention block: {@code <prefix>.wq} ... {@code <prefix>.bo}. */
+    public static String attn(String prefix, String parameter) {
+        return prefix + "." + parameter;
+    }
+
+    static final List<TensorSpec> REQUIRED = required();
+
+    /** Optional groups: all of a group's tensors or none. Symbols such as f_ta are read off the first tensor. */
+    record Group(String description, List<TensorSpec> tensors) {
+    }
+
+    static final List<Group> OPTIONAL = List.of(
+            new Group("the teacher's null key", List.of(TensorSpec.f32(TA_NULL_K, "[h, dh]"))),
+            new Group("the student's null key", List.of(TensorSpec.f32(RQ_NULL_K, "[h, dh]"))),
+            new Group("the DIN-style teacher head", List.of(
+                    TensorSpec.f32(TA_MLP_0_WEIGHT, "[f_ta, 3d]"), TensorSpec.f32(TA_MLP_0_BIAS, "[f_ta]"),
+                    TensorSpec.f32(TA_MLP_2_WEIGHT, "[1, f_ta]"), TensorSpec.f32(TA_MLP_2_BIAS, "[1]"))),
+            new Group("the item tower", List.of(
+                    TensorSpec.f32(ITEM_MLP_0_WEIGHT, "[f_i, d]"), TensorSpec.f32(ITEM_MLP_0_BIAS, "[f_i]"),
+                    TensorSpec.f32(ITEM_MLP_2_WEIGHT, "[dv, f_i]"), TensorSpec.f32(ITEM_MLP_2_BIAS, "[dv]"))),
+            new Group("the item attributes", List.of(
+                    TensorSpec.i64(ITEM_ATTR_IDS, "[A]"), TensorSpec.f32(ITEM_ATTR_EMB, "[A, d]"),
+                    TensorSpec.i64(ITEM_ATTR_OFFSETS, "[N+1]"), TensorSpec.i64(ITEM_ATTR_VALUES, "[nnz]"))));
+
+    /** The optional parts a checked file has. {@code taMlpHidden} and {@code itemMlpHidden} are 0 when absent. */
+    public record Features(boolean taNullKey, boolean rqNullKey, int taMlpHidden, int itemMlpHidden, int attributes) {
+        public boolean dinTeacherHead() {
+            return taMlpHidden > 0;
+        }
+
+        public boolean itemTower() {
+            return itemMlpHidden > 0;
+        }
+    }
+
+    private TarqTensors() {
+    }
+
+    private static List<TensorSpec> required() {
+        List<TensorSpec> specs = new ArrayList<>(List.of(
+                TensorSpec.i64(ITEM_IDS, "[N]"),
+                TensorSpec.f32(ITEM_EMB, "[N, d]"),
+                TensorSpec.f32(ITEM_VEC, "[N, dv]"),
+                new TensorSpec(ITEM_CODES, io.tarq.layout.safetensors.DType.U8, "[L, N]"),
+                TensorSpec.i64(USER_IDS, "[U]"),
+                TensorSpec.f32(USER_EMB, "[U, d]"),
+                TensorSpec.f32(SEQ_POS, "[n_max, d]")));
+        attention(specs, SEQ_ATTN, "[d, d]", "[d]");
+        specs.add(TensorSpec.f32(SEQ_LN_WEIGHT, "[d]"));
+        specs.add(TensorSpec.f32(SEQ_LN_BIAS, "[d]"));
+        attention(specs, USER_ATTN, "[d, d]", "[d]");
+        specs.addAll(List.of(
+                TensorSpec.f32(USER_MLP_0_WEIGHT, "[f, 2d]"),
+                TensorSpec.f32(USER_MLP_0_BIAS, "[f]"),
+                TensorSpec.f32(USER_MLP_2_WEIGHT, "[dv, f]"),
+                TensorSpec.f32(USER_MLP_2_BIAS, "[dv]")));
+        attention(specs, TA_ATTN, "[d, d]", "[d]");
+        specs.addAll(List.of(
+                TensorSpec.f32(TA_READOUT_WEIGHT, "[d, dv]"),
+                TensorSpec.f32(TA_READOUT_BIAS, "[d]"),
+                TensorSpec.f32(HEAD_TAU, "[1]"),
+                TensorSpec.f32(HEAD_BETA, "[1]"),
+                TensorSpec.f32(RQ_CODEBOOKS, "[L, K, d]")));
+        attention(specs, RQ_ATTN, "[d, d]", "[d]");
+        // The student's query projection is per level.
+        specs.replaceAll(s -> switch (s.name()) {
+            case "rq.attn.wq" -> TensorSpec.f32(s.name(), "[L, d, d]");
+            case "rq.attn.bq" -> TensorSpec.f32(s.name(), "[L, d]");
+            default -> s;
+        });
+        return List.copyOf(specs);
+    }
+
+    private static void attention(List<TensorSpec> specs, String prefix, String weight, String bias) {
+        for (String w : List.of("wq", "wk", "wv", "wo")) {
+            specs.add(TensorSpec.f32(attn(prefix, w), weight));
+        }
+        for (String b : List.of("bq", "bk", "bv", "bo")) {
+            specs.add(TensorSpec.f32(attn(prefix, b), bias));
+        }
+    }
+
+    /** Every tensor name this version of the format knows, required or optional. */
+    public static List<String> knownNames() {
+        List<String> names = new ArrayList<>();
+        REQUIRED.forEach(s -> names.add(s.name()));
+        OPTIONAL.forEach(g -> g.tensors().forEach(s -> names.add(s.name())));
+        return names;
+    }
+
+    /** Checks presence, dtype and shape of every required tensor and every present optional group. */
+    static Features check(SafetensorsFile file, TarqDimensions dims) throws ModelFormatException {
+        Map<String, Long> symbols = new HashMap<>();
+        symbols.put("N", (long) dims.items());
+        symbols.put("N+1", dims.items() + 1L);
+        symbols.put("U", (long) dims.users());
+        symbols.put("d", (long) dims.d());
+        symbols.put("2d", 2L * dims.d());
+        symbols.put("3d", 3L * dims.d());
+        symbols.put("dv", (long) dims.dv());
+        symbols.put("f", (long) dims.mlpHidden());
+        symbols.put("n_max", (long) dims.nMax());
+        symbols.put("L", (long) dims.levels());
+        symbols.put("K", (long) dims.codebookSize());
+        symbols.put("h", (long) dims.heads());
+        symbols.put("dh", (long) dims.headDim());
+        symbols.put("1", 1L);
+
+        for (TensorSpec spec : REQUIRED) {
+            checkOne(file, spec, file.tensor(spec.name()), symbols);
+        }
+        boolean[] present = new boolean[OPTIONAL.size()];
+        for (int g = 0; g < OPTIONAL.size(); g++) {
+            present[g] = checkGroup(file, OPTIONAL.get(g), symbols);
+        }
+        return new Features(present[0], present[1], symbol(symbols, "f_ta"), symbol(symbols, "f_i"),
+                symbol(symbols, "A"));
+    }
+
+    private static int symbol(Map<String, Long> symbols, String name) {
+        return symbols.getOrDefault(name, 0L).intValue();
+    }
+
+    private static boolean checkGroup(SafetensorsFile file, Group group, Map<String, Long> symbols)
+            throws ModelFormatException {
+        List<TensorSpec> specs = group.tensors();
+        Optional<TensorSpec> anyPresent = specs.stream().filter(s -> file.find(s.name()).isPresent()).findFirst();
+        if (anyPresent.isEmpty()) {
+            return false;
+        }
+        for (TensorSpec spec : specs) {
+            if (file.find(spec.name()).isEmpty()) {
+                throw ModelFormatException.ofTensor(file.path(), spec.name(), "missing: " + group.description()
+                        + " needs it because the file has " + anyPresent.get().name());
+            }
+        }
+        // Symbols only an optional group uses (f_ta, f_i, A, nnz) are read off the tensor where they first appear.
+        for (TensorSpec spec : specs) {
+            TensorView view = file.find(spec.name()).orElseThrow();
+            String[] names = spec.symbols();
+            if (view.rank() == names.length) {
+                for (int axis = 0; axis < names.length; axis++) {
+                    if (!symbols.containsKey(names[axis]) && view.dim(axis) <= Integer.MAX_VALUE) {
+                        symbols.put(names[axis], view.dim(axis));
+                    }
+                }
+            }
+            checkOne(file, spec, view, symbols);
+        }
+        return true;
+    }
+
+    private static void checkOne(SafetensorsFile file, TensorSpec spec, TensorView view, Map<String, Long> symbols)
+            throws ModelFormatException {
+        Path path = file.path();
+        if (view.dtype() != spec.dtype()) {
+            throw ModelFormatException.ofTensor(path, spec.name(), "dtype " + view.dtype() + " but the contract says " + spec.dtype());
+        }
+        if (spec.symbols().length != view.rank()) {
+            throw ModelFormatException.ofTensor(path, spec.name(), "shape " + view.shapeString() + " has rank " + view.rank()
+                    + " but the contract says " + spec.shape());
+        }
+        long[] expected = spec.evaluate(symbols);
+        if (!Arrays.equals(expected, view.shape())) {
+            throw ModelFormatException.ofTensor(path, spec.name(), "shape " + view.shapeString() + " but the contract says "
+                    + spec.describe(symbols));
+        }
+    }
+}

@@ -1,0 +1,157 @@
+package io.tarq.layout.safetensors;
+
+import io.tarq.layout.Layouts;
+import io.tarq.layout.ModelFormatException;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A safetensors file mapped read-only off-heap.
+ *
+ * <pre>
+ *  0          8                       8 + H                                  file end
+ *  +----------+-----------------------+--------------------------------------+
+ *  | H (u64)  | JSON header (H bytes) | tensor bytes, back to back           |
+ *  +----------+-----------------------+--------------------------------------+
+ * </pre>
+ *
+ * Opening maps the whole file, reads and checks the header (see {@link SafetensorsHeader}) and slices one
+ * {@link TensorView} per tensor. It reads no tensor byte: the page cache brings pages in as the engine touches them.
+ * The mapping belongs to a shared {@link Arena}; {@link #close()} unmaps it, after which every view throws
+ * {@link IllegalStateException} rather than touching freed memory. Views may be read from any thread.
+ */
+public final class SafetensorsFile implements AutoCloseable {
+    /** Bytes of the little-endian header length that starts every file. */
+    public static final int HEADER_LENGTH_BYTES = 8;
+    /** The reference implementation's limit; a longer header is an attack or a corrupt length. */
+    public static final long MAX_HEADER_BYTES = 100_000_000L;
+
+    private final Path path;
+    private final Arena arena;
+    private final long fileByteSize;
+    private final long dataOffset;
+    private final Map<String, String> metadata;
+    private final Map<String, TensorView> tensors; // in data order
+
+    private SafetensorsFile(Path path, Arena arena, long fileByteSize, long dataOffset,
+                            Map<String, String> metadata, Map<String, TensorView> tensors) {
+        this.path = path;
+        this.arena = arena;
+        this.fileByteSize = fileByteSize;
+        this.dataOffset = dataOffset;
+        this.metadata = metadata;
+        this.tensors = tensors;
+    }
+
+    /**
+     * Maps and checks {@code path}.
+     *
+     * @throws ModelFormatException the file breaks the format (the message names the file, the tensor and the fault)
+     * @throws IOException          the file cannot be read
+     */
+    public static SafetensorsFile open(Path path) throws IOException {
+        Arena arena = Arena.ofShared();
+        try {
+            return map(path, arena);
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    private static SafetensorsFile map(Path path, Arena arena) throws IOException {
+        MemorySegment mapping;
+        long fileByteSize;
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+            fileByteSize = channel.size();
+            if (fileByteSize < HEADER_LENGTH_BYTES) {
+                throw new ModelFormatException(path, null, "file is " + fileByteSize
+                        + " bytes, shorter than the " + HEADER_LENGTH_BYTES + "-byte header length");
+            }
+            mapping = channel.map(FileChannel.MapMode.READ_ONLY, 0, fileByteSize, arena);
+        } catch (NoSuchFileException e) {
+            throw new NoSuchFileException(path.toString(), null, "no such file");
+        }
+        long headerByteSize = mapping.get(Layouts.I64, 0);
+        // Unsigned: a length with the top bit set is as absurd as any other huge one.
+        if (headerByteSize < 0 || headerByteSize > MAX_HEADER_BYTES) {
+            throw new ModelFormatException(path, "header", "length " + Long.toUnsignedString(headerByteSize)
+                    + " is absurd (limit " + MAX_HEADER_BYTES + " bytes)");
+        }
+        if (headerByteSize > fileByteSize - HEADER_LENGTH_BYTES) {
+            throw new ModelFormatException(path, "header", "length " + headerByteSize + " runs past the end of the file ("
+                    + fileByteSize + " bytes)");
+        }
+        byte[] headerBytes = mapping.asSlice(HEADER_LENGTH_BYTES, headerByteSize).toArray(ValueLayout.JAVA_BYTE);
+        long dataOffset = HEADER_LENGTH_BYTES + headerByteSize;
+        SafetensorsHeader header = SafetensorsHeader.parse(path, headerBytes, fileByteSize - dataOffset);
+
+        Map<String, TensorView> views = new LinkedHashMap<>();
+        for (TensorEntry t : header.tensors()) {
+            MemorySegment slice = mapping.asSlice(dataOffset + t.begin(), t.end() - t.begin());
+            views.put(t.name(), new TensorView(t.name(), t.dtype(), t.shape(), slice));
+        }
+        return new SafetensorsFile(path, arena, fileByteSize, dataOffset, header.metadata(),
+                Collections.unmodifiableMap(views));
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public long fileByteSize() {
+        return fileByteSize;
+    }
+
+    /** File offset of the first tensor byte. */
+    public long dataOffset() {
+        return dataOffset;
+    }
+
+    /** The {@code __metadata__} map (empty if the file has none). */
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    /** Every tensor, in data order. */
+    public List<TensorView> tensors() {
+        return List.copyOf(tensors.values());
+    }
+
+    public Optional<TensorView> find(String name) {
+        return Optional.ofNullable(tensors.get(name));
+    }
+
+    /** The tensor named {@code name}, or a {@link ModelFormatException} naming it as missing. */
+    public TensorView tensor(String name) throws ModelFormatException {
+        TensorView view = tensors.get(name);
+        if (view == null) {
+            throw ModelFormatException.ofTensor(path, name, "missing");
+        }
+        return view;
+    }
+
+    /** Unmaps the file. Views read after this throw {@link IllegalStateException}. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (arena.scope().isAlive()) {
+            arena.close();
+        }
+    }
+
+    /** False once {@link #close()} ran. */
+    public boolean isOpen() {
+        return arena.scope().isAlive();
+    }
+}

@@ -1,0 +1,185 @@
+package io.tarq.layout.safetensors;
+
+import io.tarq.layout.Layouts;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a safetensors file, laid out so that mapped tensors are aligned for vector loads without breaking the
+ * format's rule that tensors tile the data section with no gaps:
+ * <ul>
+ *   <li>the header is padded with spaces so that the data section starts at a multiple of {@value #DATA_ALIGNMENT};
+ *   <li>tensors are ordered by alignment class {@code a(t) = min(64, largest power of two dividing byteSize(t))},
+ *       largest first, ties in the order they were added. Every tensor then starts at a multiple of its own class,
+ *       because all tensors before it have byte sizes that are multiples of a class at least as large.
+ * </ul>
+ * Tensor bytes are produced by {@link TensorFiller}s writing straight into the mapped output, so a multi-gigabyte
+ * model never needs a heap copy. The file appears under its name only when complete (written to a temporary file
+ * in the same directory, forced to disk, then renamed).
+ */
+public final class SafetensorsWriter {
+    public static final int DATA_ALIGNMENT = 64;
+
+    /** Writes one tensor's bytes into {@code destination}, a segment of exactly the tensor's byte size. */
+    @FunctionalInterface
+    public interface TensorFiller {
+        void fill(MemorySegment destination) throws IOException;
+    }
+
+    private record Pending(String name, DType dtype, long[] shape, long byteSize, TensorFiller filler) {
+        int alignmentClass() {
+            return byteSize == 0 ? DATA_ALIGNMENT : (int) Math.min(DATA_ALIGNMENT, Long.lowestOneBit(byteSize));
+        }
+    }
+
+    private final Map<String, String> metadata = new LinkedHashMap<>();
+    private final Map<String, Pending> tensors = new LinkedHashMap<>();
+
+    public SafetensorsWriter metadata(String key, String value) {
+        metadata.put(key, value);
+        return this;
+    }
+
+    public SafetensorsWriter metadata(Map<String, String> entries) {
+        metadata.putAll(entries);
+        return this;
+    }
+
+    /** Adds a tensor whose bytes {@code filler} writes when the file is written. */
+    public SafetensorsWriter add(String name, DType dtype, long[] shape, TensorFiller filler) {
+        if (name.equals(SafetensorsHeader.METADATA_KEY)) {
+            throw new IllegalArgumentException("a tensor cannot be named " + name);
+        }
+        if (tensors.containsKey(name)) {
+            throw new IllegalArgumentException("tensor " + name + " added twice");
+        }
+        long byteSize = dtype.byteSize();
+        for (long s : shape) {
+            if (s < 0) {
+                throw new IllegalArgumentException("tensor " + name + ": negative extent in shape " + Arrays.toString(shape));
+            }
+            byteSize = Math.multiplyExact(byteSize, s);
+        }
+        tensors.put(name, new Pending(name, dtype, shape.clone(), byteSize, filler));
+        return this;
+    }
+
+    public SafetensorsWriter addFloats(String name, long[] shape, float[] values) {
+        return add(name, DType.F32, shape, checked(name, shape, values.length,
+                dst -> MemorySegment.copy(values, 0, dst, Layouts.F32, 0, values.length)));
+    }
+
+    public SafetensorsWriter addLongs(String name, long[] shape, long[] values) {
+        return add(name, DType.I64, shape, checked(name, shape, values.length,
+                dst -> MemorySegment.copy(values, 0, dst, Layouts.I64, 0, values.length)));
+    }
+
+    /** Adds a tensor of any dtype from its raw little-endian bytes. */
+    public SafetensorsWriter addRaw(String name, DType dtype, long[] shape, byte[] littleEndianBytes) {
+        add(name, dtype, shape, dst -> MemorySegment.copy(littleEndianBytes, 0, dst, ValueLayout.JAVA_BYTE, 0,
+                littleEndianBytes.length));
+        long byteSize = tensors.get(name).byteSize();
+        if (byteSize != littleEndianBytes.length) {
+            tensors.remove(name);
+            throw new IllegalArgumentException("tensor " + name + ": shape " + Arrays.toString(shape) + " of " + dtype
+                    + " needs " + byteSize + " bytes but " + littleEndianBytes.length + " were given");
+        }
+        return this;
+    }
+
+    /** Copies a tensor of another file unchanged. */
+    public SafetensorsWriter copyOf(TensorView source) {
+        return add(source.name(), source.dtype(), source.shape(), dst -> dst.copyFrom(source.segment()));
+    }
+
+    private static TensorFiller checked(String name, long[] shape, int length, TensorFiller filler) {
+        long count = 1;
+        for (long s : shape) {
+            count *= s;
+        }
+        if (count != length) {
+            throw new IllegalArgumentException("tensor " + name + ": shape " + Arrays.toString(shape) + " holds " + count
+                    + " elements but " + length + " were given");
+        }
+        return filler;
+    }
+
+    /** Writes the file; {@code target} is replaced only once the new file is complete. */
+    public void write(Path target) throws IOException {
+        List<Pending> order = new ArrayList<>(tensors.values());
+        order.sort(Comparator.comparingInt(Pending::alignmentClass).reversed()); // stable: ties keep insertion order
+
+        byte[] header = headerBytes(order);
+        long dataOffset = SafetensorsFile.HEADER_LENGTH_BYTES + header.length;
+        long dataByteSize = order.stream().mapToLong(Pending::byteSize).sum();
+
+        Path directory = target.toAbsolutePath().getParent();
+        Files.createDirectories(directory);
+        Path temporary = Files.createTempFile(directory, "." + target.getFileName() + ".", ".partial");
+        try {
+            try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                 Arena arena = Arena.ofShared()) { // fillers may write from several threads
+                long fileByteSize = dataOffset + dataByteSize;
+                MemorySegment file = channel.map(FileChannel.MapMode.READ_WRITE, 0, fileByteSize, arena);
+                file.set(Layouts.I64, 0, header.length);
+                MemorySegment.copy(header, 0, file, ValueLayout.JAVA_BYTE, SafetensorsFile.HEADER_LENGTH_BYTES, header.length);
+                long offset = dataOffset;
+                for (Pending t : order) {
+                    t.filler().fill(file.asSlice(offset, t.byteSize()));
+                    offset += t.byteSize();
+                }
+                file.force();
+            }
+            Files.move(temporary, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(temporary);
+        }
+    }
+
+    /** Compact JSON: metadata first, then the tensors in data order, padded to align the data section. */
+    private byte[] headerBytes(List<Pending> order) {
+        StringBuilder json = new StringBuilder("{");
+        if (!metadata.isEmpty()) {
+            json.append(Json.quote(SafetensorsHeader.METADATA_KEY)).append(":{");
+            String separator = "";
+            for (Map.Entry<String, String> e : metadata.entrySet()) {
+                json.append(separator).append(Json.quote(e.getKey())).append(':').append(Json.quote(e.getValue()));
+                separator = ",";
+            }
+            json.append('}');
+        }
+        long offset = 0;
+        for (Pending t : order) {
+            if (json.length() > 1) {
+                json.append(',');
+            }
+            json.append(Json.quote(t.name())).append(":{\"dtype\":\"").append(t.dtype().name()).append("\",\"shape\":[");
+            for (int i = 0; i < t.shape().length; i++) {
+                json.append(i == 0 ? "" : ",").append(t.shape()[i]);
+            }
+            json.append("],\"data_offsets\":[").append(offset).append(',').append(offset + t.byteSize()).append("]}");
+            offset += t.byteSize();
+        }
+        json.append('}');
+        byte[] unpadded = json.toString().getBytes(StandardCharsets.UTF_8);
+        long unaligned = SafetensorsFile.HEADER_LENGTH_BYTES + unpadded.length;
+        int padding = (int) ((DATA_ALIGNMENT - unaligned % DATA_ALIGNMENT) % DATA_ALIGNMENT);
+        byte[] padded = Arrays.copyOf(unpadded, unpadded.length + padding);
+        Arrays.fill(padded, unpadded.length, padded.length, (byte) ' ');
+        return padded;
+    }
+}

@@ -1,0 +1,216 @@
+package io.tarq.layout;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tarq.layout.safetensors.DType;
+import java.io.IOException;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TarqModelFileTest {
+    @TempDir
+    Path dir;
+
+    private Path write(TinyModel model) throws IOException {
+        return model.write(dir.resolve("model.safetensors"));
+    }
+
+    private ModelFormatException fails(TinyModel model, String subject, String faultFragment) throws IOException {
+        Path file = write(model);
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> TarqModelFile.open(file).close());
+        assertEquals(subject, e.subject(), e.getMessage());
+        assertTrue(e.fault().contains(faultFragment), "expected '" + faultFragment + "' in: " + e.getMessage());
+        assertTrue(e.getMessage().startsWith(file + ": " + subject + ": "), e.getMessage());
+        return e;
+    }
+
+    private ModelFormatException failsFull(TinyModel model, String subject, String faultFragment) throws IOException {
+        Path file = write(model);
+        try (TarqModelFile f = TarqModelFile.open(file)) {
+            ModelFormatException e = assertThrows(ModelFormatException.class, f::verifyContents);
+            assertEquals(subject, e.subject(), e.getMessage());
+            assertTrue(e.fault().contains(faultFragment), "expected '" + faultFragment + "' in: " + e.getMessage());
+            return e;
+        }
+    }
+
+    @Test
+    void validModelOpensWithItsDimensionsIdsAndViews() throws IOException {
+        TinyModel model = new TinyModel();
+        try (TarqModelFile f = TarqModelFile.open(write(model))) {
+            f.verifyContents();
+            TarqDimensions dims = f.dimensions();
+            assertEquals(new TarqDimensions(16, 2, 16, 24, 8, 3, 16, 40, 10), dims);
+            assertEquals(8, dims.headDim());
+            assertEquals("tarq tests", f.producer());
+            assertEquals(0, f.itemIndex().row(5000));
+            assertEquals(39, f.itemIndex().row(5000 + 3 * 39));
+            assertEquals(IdIndex.MISSING, f.itemIndex().row(5001));
+            assertEquals(3, f.userIndex().row(300));
+            assertEquals(IdIndex.MISSING, f.userIndex().row(301));
+            assertEquals(DType.U8, f.tensor(TarqTensors.ITEM_CODES).dtype());
+            assertFalse(f.features().dinTeacherHead());
+            assertFalse(f.features().taNullKey());
+            assertThrows(IllegalArgumentException.class, () -> f.tensor("nope"));
+        }
+    }
+
+    @Test
+    void optionalGroupsAreRecognised() throws IOException {
+        TinyModel model = new TinyModel();
+        model.floats("ta.attn.null_k", 2, 8).floats("rq.attn.null_k", 2, 8);
+        model.floats("ta.mlp.0.weight", 20, 48).floats("ta.mlp.0.bias", 20).floats("ta.mlp.2.weight", 1, 20).floats("ta.mlp.2.bias", 1);
+        model.floats("item.mlp.0.weight", 32, 16).floats("item.mlp.0.bias", 32).floats("item.mlp.2.weight", 16, 32).floats("item.mlp.2.bias", 16);
+        model.longs("item.attr.ids", new long[] {7, 8, 9}, 3).floats("item.attr.emb", 3, 16);
+        long[] offsets = new long[41];
+        for (int i = 1; i <= 40; i++) {
+            offsets[i] = offsets[i - 1] + (i % 3);
+        }
+        long[] values = new long[(int) offsets[40]];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = i % 3;
+        }
+        model.longs("item.attr.offsets", offsets, 41).longs("item.attr.values", values, values.length);
+        model.floats("x.extension", 5); // unknown names are accepted and ignored
+        try (TarqModelFile f = TarqModelFile.open(write(model))) {
+            f.verifyContents();
+            assertEquals(new TarqTensors.Features(true, true, 20, 32, 3), f.features());
+        }
+    }
+
+    @Test
+    void wrongFormatOrFutureVersion() throws IOException {
+        TinyModel m = new TinyModel();
+        m.metadata.put("format", "onnx");
+        fails(m, "metadata format", "is \"onnx\", not \"tarq\"");
+        m = new TinyModel();
+        m.metadata.put("format_version", "2");
+        fails(m, "metadata format_version", "2 is newer than this reader");
+        m = new TinyModel();
+        m.metadata.put("format_version", "0");
+        fails(m, "metadata format_version", "0 is not a version");
+    }
+
+    @Test
+    void missingOrMalformedDimensions() throws IOException {
+        TinyModel m = new TinyModel();
+        m.metadata.remove("levels");
+        fails(m, "metadata levels", "missing");
+        m = new TinyModel();
+        m.metadata.put("d", "+16");
+        fails(m, "metadata d", "not a decimal integer");
+        m = new TinyModel();
+        m.metadata.put("items", "99999999999");
+        fails(m, "metadata items", "larger than");
+        m = new TinyModel();
+        m.metadata.put("levels", "9");
+        fails(m, "metadata levels", "9 is out of range: must be in 1..8");
+        m = new TinyModel();
+        m.metadata.put("codebook_size", "257");
+        fails(m, "metadata codebook_size", "out of range");
+        m = new TinyModel();
+        m.metadata.put("heads", "3");
+        fails(m, "metadata heads", "divisor of d");
+        m = new TinyModel();
+        m.metadata.remove("producer");
+        fails(m, "metadata producer", "missing");
+    }
+
+    @Test
+    void missingTensor() throws IOException {
+        TinyModel m = new TinyModel();
+        m.tensors.remove("rq.attn.wo");
+        fails(m, "tensor rq.attn.wo", "missing");
+    }
+
+    @Test
+    void wrongShapeSaysWhatTheContractWants() throws IOException {
+        TinyModel m = new TinyModel();
+        m.floats("rq.codebooks", 3, 16, 32);
+        fails(m, "tensor rq.codebooks", "shape [3, 16, 32] but the contract says [L, K, d] = [3, 16, 16]");
+        m = new TinyModel();
+        m.floats("rq.attn.wq", 16, 16);
+        fails(m, "tensor rq.attn.wq", "has rank 2 but the contract says [L, d, d]");
+        m = new TinyModel();
+        m.metadata.put("items", "41");
+        fails(m, "tensor item.ids", "[N] = [41]");
+    }
+
+    @Test
+    void wrongDtype() throws IOException {
+        TinyModel m = new TinyModel();
+        m.put("item.codes", DType.I8, new long[] {3, 40}, new byte[120]);
+        fails(m, "tensor item.codes", "dtype I8 but the contract says U8");
+    }
+
+    @Test
+    void partialOptionalGroupNamesTheMissingTensor() throws IOException {
+        TinyModel m = new TinyModel();
+        m.floats("ta.mlp.0.weight", 20, 48).floats("ta.mlp.0.bias", 20).floats("ta.mlp.2.weight", 1, 20);
+        fails(m, "tensor ta.mlp.2.bias", "missing: the DIN-style teacher head needs it");
+        m = new TinyModel();
+        m.floats("ta.mlp.0.weight", 20, 48).floats("ta.mlp.0.bias", 19).floats("ta.mlp.2.weight", 1, 20).floats("ta.mlp.2.bias", 1);
+        fails(m, "tensor ta.mlp.0.bias", "[f_ta] = [20]");
+        m = new TinyModel();
+        m.floats("ta.attn.null_k", 2, 9);
+        fails(m, "tensor ta.attn.null_k", "[h, dh] = [2, 8]");
+    }
+
+    @Test
+    void duplicateIdsAreFoundOnOpen() throws IOException {
+        TinyModel m = new TinyModel();
+        m.setLong("item.ids", 17, 5000 + 3 * 4);
+        fails(m, "tensor item.ids", "id 5012 appears twice, at rows 4 and 17");
+        m = new TinyModel();
+        m.setLong("user.ids", 9, 0);
+        fails(m, "tensor user.ids", "id 0 appears twice, at rows 0 and 9");
+    }
+
+    @Test
+    void fullCheckFindsCodesOutOfRange() throws IOException {
+        TinyModel m = new TinyModel();
+        m.tensors.get("item.codes").bytes()[2 * 40 + 7] = 16;
+        failsFull(m, "tensor item.codes", "code 16 at [2, 7] is out of range for codebook_size 16");
+    }
+
+    @Test
+    void fullCheckFindsNanAndInfinityAnywhere() throws IOException {
+        TinyModel m = new TinyModel();
+        m.setFloat("seq.attn.wk", 16 * 3 + 5, Float.NaN);
+        failsFull(m, "tensor seq.attn.wk", "element [3, 5] is NaN");
+        m = new TinyModel();
+        m.setFloat("head.tau", 0, Float.NEGATIVE_INFINITY);
+        failsFull(m, "tensor head.tau", "element [0] is -Infinity");
+    }
+
+    @Test
+    void fullCheckFindsItemVectorsNotOfUnitLength() throws IOException {
+        TinyModel m = new TinyModel();
+        m.setFloat("item.vec", 16 * 11, 3f);
+        failsFull(m, "tensor item.vec", "row 11 has norm");
+    }
+
+    @Test
+    void fullCheckFindsBrokenAttributeTables() throws IOException {
+        TinyModel m = new TinyModel();
+        m.longs("item.attr.ids", new long[] {7, 8}, 2).floats("item.attr.emb", 2, 16);
+        long[] offsets = new long[41];
+        offsets[40] = 1;
+        m.longs("item.attr.offsets", offsets, 41).longs("item.attr.values", new long[] {2}, 1);
+        failsFull(m, "tensor item.attr.values", "entry 0 = 2 is not an attribute row (0..1)");
+    }
+
+    @Test
+    void aScorerOfAClosedModelGetsAnExceptionNotACrash() throws IOException {
+        TarqModelFile f = TarqModelFile.open(write(new TinyModel()));
+        var emb = f.tensor(TarqTensors.ITEM_EMB);
+        f.close();
+        assertFalse(f.isOpen());
+        assertThrows(IllegalStateException.class, () -> emb.getFloat(0));
+        assertThrows(IllegalStateException.class, f::verifyContents);
+    }
+}

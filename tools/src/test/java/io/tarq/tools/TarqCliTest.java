@@ -1,0 +1,120 @@
+package io.tarq.tools;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tarq.layout.TarqModelFile;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TarqCliTest {
+    @TempDir
+    static Path dir;
+    static Path model;
+
+    record Run(int exit, String out, String err) {
+    }
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = TarqCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    @BeforeAll
+    static void synthesize() {
+        model = dir.resolve("m.safetensors");
+        Run synth = run("synth", "--items", "2000", "--users", "30", "--seed", "5", "--null-keys", "--out", model.toString());
+        assertEquals(0, synth.exit(), synth.err());
+        assertTrue(synth.out().contains("2,000 items, seed 5"), synth.out());
+    }
+
+    @Test
+    void verifyPrintsOneLineAndExitsZeroOnAValidModel() {
+        Run r = run("verify", "--full", model.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(1, r.out().lines().count());
+        assertTrue(r.out().startsWith(model + ": valid TARQ model"), r.out());
+        assertTrue(r.out().contains("contents checked"));
+        assertEquals("", r.err());
+    }
+
+    @Test
+    void verifyNamesFileTensorAndFaultOnOneLineAndExitsOne() throws IOException {
+        byte[] bytes = Files.readAllBytes(model);
+        Path cut = Files.write(dir.resolve("cut.safetensors"), Arrays.copyOf(bytes, bytes.length / 2));
+        Run r = run("verify", cut.toString());
+        assertEquals(TarqCli.EXIT_FAULT, r.exit());
+        assertEquals("", r.out());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().contains(cut + ": tensor "), r.err());
+        assertTrue(r.err().contains("file truncated?"), r.err());
+    }
+
+    @Test
+    void verifyFullFindsCorruptContents() throws IOException {
+        Path corrupt = dir.resolve("nan.safetensors");
+        Files.copy(model, corrupt);
+        long offset; // of seq.ln.weight in the file: data start + its distance from the first tensor
+        try (TarqModelFile f = TarqModelFile.open(corrupt)) {
+            long firstTensor = f.safetensors().tensors().getFirst().segment().address();
+            offset = f.safetensors().dataOffset() + f.tensor("seq.ln.weight").segment().address() - firstTensor;
+        }
+        try (var channel = java.nio.channels.FileChannel.open(corrupt, java.nio.file.StandardOpenOption.WRITE)) {
+            channel.write(java.nio.ByteBuffer.wrap(new byte[] {0, 0, (byte) 0xc0, 0x7f}), offset + 8); // NaN at [2]
+        }
+        assertEquals(0, run("verify", corrupt.toString()).exit(), "structure alone is fine");
+        Run r = run("verify", "--full", corrupt.toString());
+        assertEquals(TarqCli.EXIT_FAULT, r.exit());
+        assertEquals("tarq verify: " + corrupt + ": tensor seq.ln.weight: element [2] is NaN", r.err().strip());
+    }
+
+    @Test
+    void missingFileIsOneLine() {
+        Run r = run("verify", dir.resolve("absent.safetensors").toString());
+        assertEquals(TarqCli.EXIT_FAULT, r.exit());
+        assertEquals("tarq verify: " + dir.resolve("absent.safetensors") + ": no such file", r.err().strip());
+    }
+
+    @Test
+    void usageErrorsExitTwo() {
+        assertEquals(TarqCli.EXIT_USAGE, run("verify").exit());
+        assertEquals(TarqCli.EXIT_USAGE, run("verify", "--bogus", model.toString()).exit());
+        assertEquals(TarqCli.EXIT_USAGE, run("synth", "--items", "-5", "--out", dir.resolve("x").toString()).exit());
+        Run badLevels = run("synth", "--items", "10", "--levels", "9", "--out", dir.resolve("x").toString());
+        assertEquals(TarqCli.EXIT_USAGE, badLevels.exit());
+        assertTrue(badLevels.err().contains("levels 9 is out of range"), badLevels.err());
+        assertEquals(TarqCli.EXIT_USAGE, run("frobnicate").exit());
+    }
+
+    @Test
+    void inspectShowsDimensionsOptionalPartsAndTensors() {
+        Run r = run("inspect", model.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("N = 2,000 items, U = 30 users"), r.out());
+        assertTrue(r.out().contains("null keys     teacher yes, student yes"), r.out());
+        assertTrue(r.out().contains("producer      tarq synth"), r.out());
+        assertTrue(r.out().contains("item.codes             U8   [3, 2000]"), r.out());
+    }
+
+    @Test
+    void helpListsEveryFlagWithItsDefault() {
+        Run r = run("synth", "--help");
+        assertEquals(0, r.exit());
+        for (String flag : new String[] {"--items", "--out", "--seed", "--users", "--dim", "--heads", "--tower-dim",
+                "--mlp-hidden", "--n-max", "--levels", "--codebook", "--null-keys", "--ta-mlp"}) {
+            assertTrue(r.out().contains(flag), flag + " in " + r.out());
+        }
+        assertTrue(r.out().contains("(default: 42)"), r.out());
+        Run top = run("--help");
+        assertTrue(top.out().contains("verify") && top.out().contains("inspect") && top.out().contains("synth"), top.out());
+    }
+}
