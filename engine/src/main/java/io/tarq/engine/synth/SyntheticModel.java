@@ -23,6 +23,8 @@ import java.util.stream.LongStream;
  * parallel straight into the mapped output and the same spec always gives the same bytes.
  */
 public final class SyntheticModel {
+    /** Bumped whenever the same spec would give different bytes, so that cached benchmark models are rebuilt. */
+    public static final int GENERATOR_VERSION = 1;
     private static final int ROWS_PER_TASK = 8192;
     private static final long ITEM_EMB_STREAM = 1;
     private static final long ITEM_VEC_STREAM = 2;

@@ -158,7 +158,15 @@ final class Json {
             }
             char c = text.charAt(pos);
             if (c == '"') {
-                String s = out == null ? text.substring(start, pos) : out.append(text, start, pos).toString();
+                if (out == null) {
+                    return text.substring(start, pos++);
+                }
+                String s = out.append(text, start, pos).toString();
+                // Raw text came through a strict UTF-8 decoder; only a \\u escape can leave half a surrogate pair,
+                // which no UTF-8 file can hold and no other reader would agree on.
+                if (!wellFormed(s)) {
+                    throw error("string holds an unpaired surrogate escape");
+                }
                 pos++;
                 return s;
             }
@@ -195,6 +203,18 @@ final class Json {
                 pos++;
             }
         }
+    }
+
+    private static boolean wellFormed(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private char hex4() throws JsonException {

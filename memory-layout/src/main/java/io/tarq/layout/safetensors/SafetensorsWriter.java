@@ -46,6 +46,8 @@ public final class SafetensorsWriter {
         }
     }
 
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
     private final Map<String, String> metadata = new LinkedHashMap<>();
     private final Map<String, Pending> tensors = new LinkedHashMap<>();
 
@@ -129,7 +131,10 @@ public final class SafetensorsWriter {
 
         Path directory = target.toAbsolutePath().getParent();
         Files.createDirectories(directory);
-        Path temporary = Files.createTempFile(directory, "." + target.getFileName() + ".", ".partial");
+        // Not Files.createTempFile: it makes the file private (0600), and the model must end up with the permissions
+        // any new file gets (the umask's), readable by the server that maps it.
+        Path temporary = Files.createFile(directory.resolve(
+                "." + target.getFileName() + "." + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".partial"));
         try {
             try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.READ, StandardOpenOption.WRITE);
                  Arena arena = Arena.ofShared()) { // fillers may write from several threads

@@ -33,6 +33,11 @@ class JsonTest {
     }
 
     @Test
+    void surrogatePairEscapesDecode() throws JsonException {
+        assertEquals("\uD83D\uDE00", Json.parse("\"\\ud83d\\ude00\""));
+    }
+
+    @Test
     void integersBeyondLongAreBigIntegers() throws JsonException {
         assertEquals(Long.MAX_VALUE, Json.parse("9223372036854775807"));
         assertEquals(new BigInteger("9223372036854775808"), Json.parse("9223372036854775808"));
@@ -41,7 +46,8 @@ class JsonTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"", "{", "{\"a\"}", "{\"a\":}", "[1,]", "[1 2]", "{\"a\":1,}", "01", "-", "1.", "1e",
-            "\"abc", "\"\\x\"", "\"\\u12\"", "tru", "nul", "{} {}", "{'a':1}", "\"a\tb\"", "[1]]", "{\"a\":1 \"b\":2}"})
+            "\"abc", "\"\\x\"", "\"\\u12\"", "tru", "nul", "{} {}", "{'a':1}", "\"a\tb\"", "[1]]", "{\"a\":1 \"b\":2}",
+            "\"\\ud800\"", "\"\\udc00x\"", "\"\\ud800\\u0041\""})
     void rejectsMalformedJson(String text) {
         JsonException e = assertThrows(JsonException.class, () -> Json.parse(text));
         assertTrue(e.getMessage().contains("at character"), e.getMessage());

@@ -113,6 +113,14 @@ class SafetensorsRoundTripTest {
     }
 
     @Test
+    void writtenFilesGetTheUmasksPermissionsNotPrivateTemporaryOnes() throws IOException {
+        Path file = dir.resolve("perm.safetensors");
+        new SafetensorsWriter().addFloats("a", new long[] {16}, new float[16]).write(file);
+        Path plain = Files.createFile(dir.resolve("plain"));
+        assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(file));
+    }
+
+    @Test
     void writerRefusesWhatTheFormatCannotHold() {
         SafetensorsWriter w = new SafetensorsWriter().addFloats("a", new long[] {2}, new float[2]);
         assertThrows(IllegalArgumentException.class, () -> w.addFloats("a", new long[] {2}, new float[2]));

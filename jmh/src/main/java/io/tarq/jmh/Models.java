@@ -1,0 +1,24 @@
+package io.tarq.jmh;
+
+import io.tarq.engine.synth.SyntheticModel;
+import io.tarq.engine.synth.SyntheticModelSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Synthetic models for benchmarks, written once and reused (a 10M-item model takes a minute and 5 GB). */
+final class Models {
+    private Models() {
+    }
+
+    static Path synthetic(SyntheticModelSpec spec) throws IOException {
+        Path dir = Path.of(System.getProperty("tarq.jmh.models", "target/jmh-models"));
+        Path file = dir.resolve("synth-" + spec.items() + "-d" + spec.d() + "-L" + spec.levels() + "-K" + spec.codebookSize()
+                + (spec.nullKeys() ? "-null" : "") + (spec.taMlpHidden() > 0 ? "-din" + spec.taMlpHidden() : "")
+                + "-s" + spec.seed() + "-g" + SyntheticModel.GENERATOR_VERSION + ".safetensors");
+        if (!Files.exists(file)) {
+            SyntheticModel.write(spec, file);
+        }
+        return file;
+    }
+}
