@@ -1,0 +1,127 @@
+package io.tarq.engine;
+
+import io.tarq.engine.kernel.KernelSupport;
+import io.tarq.engine.kernel.Kernels;
+import io.tarq.layout.Layouts;
+import io.tarq.layout.TarqDimensions;
+import io.tarq.layout.TarqModelFile;
+import io.tarq.layout.TarqTensors;
+import io.tarq.layout.safetensors.TensorView;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+
+/**
+ * A TARQ model, open for serving: thread-safe and shared by all request threads, each of which scores through its own
+ * {@link Scorer} ({@link #newScorer()}).
+ *
+ * <pre>{@code
+ * try (TarqModel model = TarqModel.open(Path.of("model.safetensors"))) {
+ *     Scorer scorer = model.newScorer();                 // one per thread; owns all scratch memory
+ *     float[] logits = new float[candidates.length];
+ *     scorer.score(Mode.TARQ, userId, history, candidates, logits);
+ * }
+ * }</pre>
+ *
+ * <p>Opening maps the file (see {@link TarqModelFile}), copies the weights that do not grow with the catalog to the
+ * heap in the kernels' layout, projects the codeword queries once, and copies the codes candidate-major
+ * ({@code codesByItem [N][L]}, off-heap) so that a candidate's L codes cost one cache miss, not L.
+ */
+public final class TarqModel implements AutoCloseable {
+    private final TarqModelFile file;
+    private final KernelSupport kernels;
+    private final ModelWeights weights;
+    private final Arena arena;
+    private final MemorySegment codesByItem;
+
+    private TarqModel(TarqModelFile file, KernelSupport kernels) {
+        this.file = file;
+        this.kernels = kernels;
+        this.weights = new ModelWeights(file, kernels);
+        this.arena = Arena.ofShared();
+        this.codesByItem = transposeCodes(file, arena);
+    }
+
+    /** Opens and checks a model with the kernels this JVM supports ({@link Kernels#get()}). */
+    public static TarqModel open(Path path) throws IOException {
+        return open(path, Kernels.get());
+    }
+
+    /** Opens a model with the given kernels (tests and benchmarks compare implementations this way). */
+    public static TarqModel open(Path path, KernelSupport kernels) throws IOException {
+        TarqModelFile file = TarqModelFile.open(path);
+        try {
+            return new TarqModel(file, kernels);
+        } catch (RuntimeException | Error e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    private static MemorySegment transposeCodes(TarqModelFile file, Arena arena) {
+        TarqDimensions dims = file.dimensions();
+        int levels = dims.levels();
+        long n = dims.items();
+        TensorView codes = file.tensor(TarqTensors.ITEM_CODES);
+        MemorySegment levelMajor = codes.segment();
+        MemorySegment byItem = arena.allocate(n * levels, 64);
+        for (int l = 0; l < levels; l++) {
+            for (long row = 0; row < n; row++) {
+                byItem.set(Layouts.U8, row * levels + l, levelMajor.get(Layouts.U8, l * n + row));
+            }
+        }
+        return byItem;
+    }
+
+    /** A scorer for one thread: it owns all the scratch memory a request needs and is not thread-safe. */
+    public Scorer newScorer() {
+        checkOpen();
+        return new Scorer(this);
+    }
+
+    public TarqDimensions dimensions() {
+        return file.dimensions();
+    }
+
+    /** The model file (metadata, tensors, id indexes). */
+    public TarqModelFile file() {
+        return file;
+    }
+
+    /** "panama" or "scalar". */
+    public String kernelName() {
+        return kernels.name();
+    }
+
+    KernelSupport kernels() {
+        return kernels;
+    }
+
+    ModelWeights weights() {
+        return weights;
+    }
+
+    MemorySegment codesByItem() {
+        return codesByItem;
+    }
+
+    void checkOpen() {
+        if (!file.isOpen()) {
+            throw new IllegalStateException(file.path() + ": the model is closed");
+        }
+    }
+
+    public boolean isOpen() {
+        return file.isOpen();
+    }
+
+    /** Unmaps the file and frees the derived off-heap data; scorers used afterwards throw {@link IllegalStateException}. */
+    @Override
+    public synchronized void close() {
+        file.close();
+        if (arena.scope().isAlive()) {
+            arena.close();
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package io.tarq.engine.kernel;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The arithmetic of a request, behind one small interface: {@link ScalarKernels} is the readable specification,
+ * {@code PanamaKernels} the Vector API implementation that must agree with it (exactly for integer kernels, within
+ * float rounding for float ones). Kernels are stateless; every buffer belongs to the caller.
+ *
+ * <p>Shapes follow the paper: {@code codes[L][stride]} is one request's candidate codes, level-major, {@code lut[L][K]}
+ * its lookup table.
+ */
+public interface KernelSupport {
+
+    /** "scalar" or "panama". */
+    String name();
+
+    /**
+     * {@code y[r][o] = b[o] + Σ_t x[r][t]·wT[t][o]} for {@code r < rows}: a Linear layer over {@code rows} inputs with
+     * the weight stored transposed, {@code wT [in][out]}. {@code x} rows start at {@code xOffset} with length
+     * {@code in}; {@code y} rows at {@code yOffset} with length {@code out}; {@code bias} may be null.
+     */
+    void linear(float[] x, int xOffset, int rows, int in, float[] wT, float[] bias, int out, float[] y, int yOffset);
+
+    /**
+     * The two-tower scan: {@code out[i] = scale·⟨u, vec[rows[i]]⟩ + shift} for {@code i < count}, where
+     * {@code vec} holds rows of {@code dim} little-endian floats (the mapped {@code item.vec}).
+     */
+    void dotRows(MemorySegment vec, int dim, int[] rows, int count, float[] u, float scale, float shift, float[] out);
+
+    /**
+     * Attention readouts of {@code count} query rows ({@code queries[i·d ..]}, scaled by 1/√dh) through the serving
+     * identity; {@code out[i]} receives the readout without the ⟨bo, r⟩ constant. {@code scores} is scratch of at
+     * least {@code keys.capacity()} floats.
+     * A query whose scores overflow to infinity gives NaN, as softmax itself would; no trained model comes near.
+     */
+    void attendRows(float[] queries, int count, AttentionKeys keys, float[] scores, float[] out);
+
+    /**
+     * Full attention outputs (before the output projection) of {@code count} query rows, for the attentions whose
+     * output is a vector rather than a readout (the sequence block, the user attention, the DIN teacher head):
+     * {@code out[i][j-block] = Σ_m softmax_j(q_j·K_jᵀ [, null])[m] · values[m][j-block]}, zero for a head with no
+     * keys and no null key. {@code values [n][d]} row-major; {@code out [count][d]}.
+     */
+    void attendValues(float[] queries, int count, AttentionKeys keys, float[] values, float[] scores, float[] out);
+
+    /** The float-table scan: {@code out[i] += Σ_l lut[l·K + codes[l·stride + i]]} for {@code i < count}. */
+    void lutScanF32(byte[] codes, int stride, int count, int levels, int codebookSize, float[] lut, float[] out);
+
+    /**
+     * The uint8-table scan: {@code sums[i] = Σ_l lutU8[l·256 + codes[l·stride + i]]} for {@code i < count}, summed
+     * exactly as unsigned 16-bit integers ({@code L·255 ≤ 65535}). {@code codes} and {@code sums} are padded to a
+     * multiple of 64 entries a level; the padding's sums are unspecified.
+     */
+    void lutScanU8(byte[] codes, int stride, int count, int levels, byte[] lutU8, short[] sums);
+}

@@ -1,0 +1,255 @@
+package io.tarq.engine.kernel.panama;
+
+import io.tarq.engine.kernel.AttentionKeys;
+import io.tarq.engine.kernel.CpuFeatures;
+import io.tarq.engine.kernel.KernelSupport;
+import io.tarq.engine.kernel.Kernels;
+import io.tarq.engine.kernel.ScalarKernels;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The kernels on the Vector API. Each method computes what its {@link ScalarKernels} twin computes; float results
+ * may differ in rounding (FMA, summation order), integer results never.
+ *
+ * <p>Hardware facts behind the choices (measured on Zen 5, see shared notes): a small float table is as fast read by
+ * scalar loads as by AVX-512 gathers, so the float-table scan stays scalar; a 256-entry uint8 table fits four
+ * 64-byte registers and two-vector {@code selectFrom} ({@code vpermi2b}, AVX-512 VBMI) looks up 64 candidates per
+ * level in two instructions, so that scan is vectorized where VBMI exists and scalar elsewhere (AVX2 has no byte
+ * permute across 128 entries).
+ */
+public final class PanamaKernels implements KernelSupport, Kernels.Described {
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Byte> BYTES_512 = ByteVector.SPECIES_512;
+    private static final VectorSpecies<Short> SHORTS_512 = ShortVector.SPECIES_512;
+    private static final int FLOAT_LANES = FLOATS.length();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    private final boolean byteTablesInRegisters;
+
+    public PanamaKernels() {
+        if (FLOATS.vectorBitSize() < 256) {
+            throw new UnsupportedOperationException("vectors are " + FLOATS.vectorBitSize()
+                    + " bits wide here; the Vector API kernels need 256 or more");
+        }
+        byteTablesInRegisters = FLOATS.vectorBitSize() >= 512 && CpuFeatures.hasAvx512Vbmi();
+    }
+
+    @Override
+    public String name() {
+        return "panama";
+    }
+
+    @Override
+    public String description() {
+        return "panama, " + FLOATS.vectorBitSize() + "-bit float vectors, uint8 tables "
+                + (byteTablesInRegisters ? "in registers (AVX-512 VBMI)" : "read by scalar loads (no AVX-512 VBMI)");
+    }
+
+    /** Whether the uint8 scan keeps its tables in registers (AVX-512 VBMI) or falls back to scalar loads. */
+    public boolean byteTablesInRegisters() {
+        return byteTablesInRegisters;
+    }
+
+    @Override
+    public void linear(float[] x, int xOffset, int rows, int in, float[] wT, float[] bias, int out, float[] y, int yOffset) {
+        int vectorEnd = FLOATS.loopBound(out);
+        for (int r = 0; r < rows; r++) {
+            int xRow = xOffset + r * in;
+            int yRow = yOffset + r * out;
+            // Lanes run over outputs: y[o..o+lanes) += x[t] · wT[t][o..o+lanes), one broadcast per input.
+            for (int o = 0; o < vectorEnd; o += FLOAT_LANES) {
+                FloatVector acc = bias == null ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, bias, o);
+                for (int t = 0; t < in; t++) {
+                    acc = FloatVector.fromArray(FLOATS, wT, t * out + o).fma(FloatVector.broadcast(FLOATS, x[xRow + t]), acc);
+                }
+                acc.intoArray(y, yRow + o);
+            }
+            for (int o = vectorEnd; o < out; o++) { // scalar tail
+                float acc = bias == null ? 0f : bias[o];
+                for (int t = 0; t < in; t++) {
+                    acc += x[xRow + t] * wT[t * out + o];
+                }
+                y[yRow + o] = acc;
+            }
+        }
+    }
+
+    @Override
+    public void dotRows(MemorySegment vec, int dim, int[] rows, int count, float[] u, float scale, float shift, float[] out) {
+        int vectorEnd = FLOATS.loopBound(dim);
+        long rowBytes = 4L * dim;
+        for (int i = 0; i < count; i++) {
+            long base = rows[i] * rowBytes;
+            FloatVector acc = FloatVector.zero(FLOATS);
+            for (int j = 0; j < vectorEnd; j += FLOAT_LANES) {
+                acc = FloatVector.fromMemorySegment(FLOATS, vec, base + 4L * j, LE).fma(FloatVector.fromArray(FLOATS, u, j), acc);
+            }
+            float dot = acc.reduceLanes(VectorOperators.ADD);
+            for (int j = vectorEnd; j < dim; j++) { // scalar tail
+                dot += u[j] * vec.get(io.tarq.layout.Layouts.F32, base + 4L * j);
+            }
+            out[i] = scale * dot + shift;
+        }
+    }
+
+    @Override
+    public void attendRows(float[] queries, int count, AttentionKeys keys, float[] scores, float[] out) {
+        int n = keys.n, d = keys.d, dh = keys.headDim, stride = keys.stride;
+        float[] kT = keys.keysT, u = keys.u, nullK = keys.nullK;
+        for (int i = 0; i < count; i++) {
+            int q = i * d;
+            float readout = 0;
+            for (int j = 0; j < keys.heads; j++) {
+                int head = j * dh;
+                // Pass 1: scores of 16 (8) keys at a time, lanes over keys, one broadcast of q[t] per component.
+                FloatVector max = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
+                for (int m = 0; m < n; m += FLOAT_LANES) {
+                    FloatVector s = FloatVector.zero(FLOATS);
+                    for (int t = 0; t < dh; t++) {
+                        s = FloatVector.fromArray(FLOATS, kT, (head + t) * stride + m)
+                                .fma(FloatVector.broadcast(FLOATS, queries[q + head + t]), s);
+                    }
+                    s.intoArray(scores, m);
+                    max = max.lanewise(VectorOperators.MAX, s, FLOATS.indexInRange(m, n));
+                }
+                float maxScore = max.reduceLanes(VectorOperators.MAX);
+                float nullScore = 0;
+                if (nullK != null) {
+                    for (int t = 0; t < dh; t++) {
+                        nullScore += queries[q + head + t] * nullK[head + t];
+                    }
+                    maxScore = Math.max(maxScore, nullScore);
+                }
+                if (maxScore == Float.NEGATIVE_INFINITY) {
+                    continue; // n = 0 and no null key: the head adds nothing
+                }
+                // Pass 2: exponentials, their sum and their sum weighted by u_j.
+                FloatVector shift = FloatVector.broadcast(FLOATS, maxScore);
+                FloatVector sum = FloatVector.zero(FLOATS);
+                FloatVector weighted = FloatVector.zero(FLOATS);
+                for (int m = 0; m < n; m += FLOAT_LANES) {
+                    VectorMask<Float> live = FLOATS.indexInRange(m, n);
+                    FloatVector e = FloatVector.fromArray(FLOATS, scores, m).sub(shift)
+                            .lanewise(VectorOperators.EXP).blend(0f, live.not());
+                    sum = sum.add(e);
+                    weighted = e.fma(FloatVector.fromArray(FLOATS, u, j * stride + m), weighted);
+                }
+                float total = sum.reduceLanes(VectorOperators.ADD);
+                if (nullK != null) {
+                    total += (float) Math.exp(nullScore - maxScore); // the null key's value is 0
+                }
+                readout += weighted.reduceLanes(VectorOperators.ADD) / total;
+            }
+            out[i] = readout;
+        }
+    }
+
+    @Override
+    public void attendValues(float[] queries, int count, AttentionKeys keys, float[] values, float[] scores, float[] out) {
+        int n = keys.n, d = keys.d, dh = keys.headDim, stride = keys.stride;
+        float[] kT = keys.keysT, nullK = keys.nullK;
+        // Head widths are multiples of the lane count only for some models (dh = 16 fills one 512-bit vector):
+        // vectorize the value sum over dh when it divides, else over keys alone.
+        boolean valuesByLanes = dh % FLOAT_LANES == 0;
+        for (int i = 0; i < count; i++) {
+            int q = i * d;
+            for (int j = 0; j < keys.heads; j++) {
+                int head = j * dh;
+                FloatVector max = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
+                for (int m = 0; m < n; m += FLOAT_LANES) {
+                    FloatVector s = FloatVector.zero(FLOATS);
+                    for (int t = 0; t < dh; t++) {
+                        s = FloatVector.fromArray(FLOATS, kT, (head + t) * stride + m)
+                                .fma(FloatVector.broadcast(FLOATS, queries[q + head + t]), s);
+                    }
+                    s.intoArray(scores, m);
+                    max = max.lanewise(VectorOperators.MAX, s, FLOATS.indexInRange(m, n));
+                }
+                float maxScore = max.reduceLanes(VectorOperators.MAX);
+                float nullScore = 0;
+                if (nullK != null) {
+                    for (int t = 0; t < dh; t++) {
+                        nullScore += queries[q + head + t] * nullK[head + t];
+                    }
+                    maxScore = Math.max(maxScore, nullScore);
+                }
+                java.util.Arrays.fill(out, q + head, q + head + dh, 0f);
+                if (maxScore == Float.NEGATIVE_INFINITY) {
+                    continue;
+                }
+                FloatVector shift = FloatVector.broadcast(FLOATS, maxScore);
+                FloatVector sum = FloatVector.zero(FLOATS);
+                for (int m = 0; m < n; m += FLOAT_LANES) {
+                    FloatVector e = FloatVector.fromArray(FLOATS, scores, m).sub(shift)
+                            .lanewise(VectorOperators.EXP).blend(0f, FLOATS.indexInRange(m, n).not());
+                    e.intoArray(scores, m);
+                    sum = sum.add(e);
+                }
+                float total = sum.reduceLanes(VectorOperators.ADD);
+                if (nullK != null) {
+                    total += (float) Math.exp(nullScore - maxScore);
+                }
+                float inverse = 1 / total;
+                if (valuesByLanes) {
+                    for (int t = 0; t < dh; t += FLOAT_LANES) {
+                        FloatVector acc = FloatVector.zero(FLOATS);
+                        for (int m = 0; m < n; m++) {
+                            acc = FloatVector.fromArray(FLOATS, values, m * d + head + t)
+                                    .fma(FloatVector.broadcast(FLOATS, scores[m] * inverse), acc);
+                        }
+                        acc.intoArray(out, q + head + t);
+                    }
+                } else {
+                    for (int m = 0; m < n; m++) {
+                        float weight = scores[m] * inverse;
+                        for (int t = 0; t < dh; t++) {
+                            out[q + head + t] += weight * values[m * d + head + t];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void lutScanF32(byte[] codes, int stride, int count, int levels, int codebookSize, float[] lut, float[] out) {
+        // Scalar loads of a small float table are as fast as AVX-512 gathers (FAISS found the same).
+        ScalarKernels.INSTANCE.lutScanF32(codes, stride, count, levels, codebookSize, lut, out);
+    }
+
+    @Override
+    public void lutScanU8(byte[] codes, int stride, int count, int levels, byte[] lutU8, short[] sums) {
+        if (!byteTablesInRegisters) {
+            ScalarKernels.INSTANCE.lutScanU8(codes, stride, count, levels, lutU8, sums);
+            return;
+        }
+        int lanes = BYTES_512.length(); // 64 candidates a step
+        for (int i = 0; i < count; i += lanes) {
+            // Candidates in lanes; uint16 sums in two vectors of 32 lanes (candidates i..i+31, i+32..i+63).
+            ShortVector low = ShortVector.zero(SHORTS_512);
+            ShortVector high = ShortVector.zero(SHORTS_512);
+            for (int l = 0; l < levels; l++) {
+                int table = l * 256;
+                ByteVector code = ByteVector.fromArray(BYTES_512, codes, l * stride + i);
+                // selectFrom(a, b) indexes the 128 bytes of a‖b and wraps indices mod 128: codes 0..127 read
+                // entries 0..127, codes 128..255 (negative bytes) read 128..255 from the second pair.
+                ByteVector first = code.selectFrom(ByteVector.fromArray(BYTES_512, lutU8, table),
+                        ByteVector.fromArray(BYTES_512, lutU8, table + 64));
+                ByteVector second = code.selectFrom(ByteVector.fromArray(BYTES_512, lutU8, table + 128),
+                        ByteVector.fromArray(BYTES_512, lutU8, table + 192));
+                ByteVector entry = first.blend(second, code.compare(VectorOperators.LT, (byte) 0));
+                low = low.add((ShortVector) entry.convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_512, 0));
+                high = high.add((ShortVector) entry.convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_512, 1));
+            }
+            low.intoArray(sums, i);
+            high.intoArray(sums, i + SHORTS_512.length());
+        }
+    }
+}

@@ -1,0 +1,263 @@
+package io.tarq.engine.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tarq.layout.Layouts;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every Panama kernel against its scalar twin on random inputs, over sizes around the lane counts: exactly for the
+ * integer kernels, within float rounding (relative to the sum of absolute terms) for the float ones. The root seed
+ * is printed in every failure; rerun one with {@code -Dtarq.tests.seed=S}.
+ */
+class KernelEquivalenceTest {
+    static final long ROOT_SEED = Long.getLong("tarq.tests.seed", 20261123L);
+    static final int[] SIZES = {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257, 1000, 4099};
+
+    static KernelSupport scalar = ScalarKernels.INSTANCE;
+    static KernelSupport panama;
+
+    @BeforeAll
+    static void loadPanama() {
+        panama = KernelsTestSupport.panama();
+    }
+
+    static IntStream sizes() {
+        return IntStream.of(SIZES);
+    }
+
+    static String seed(long s) {
+        return " [seed " + s + "; rerun with -Dtarq.tests.seed=" + ROOT_SEED + "]";
+    }
+
+    private static float[] gaussian(SplittableRandom random, int n, double std) {
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = (float) (random.nextGaussian() * std);
+        }
+        return out;
+    }
+
+    enum Memory { HEAP, NATIVE, ODD_OFFSET }
+
+    static Stream<Arguments> sizesAndMemory() {
+        return IntStream.of(SIZES).boxed().flatMap(n -> Stream.of(Memory.values()).map(m -> Arguments.of(n, m)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("sizesAndMemory")
+    void dotRows(int count, Memory memory) {
+        for (int dim : new int[] {16, 64, 80, 24}) {
+            long seed = ROOT_SEED ^ (count * 31L + dim);
+            SplittableRandom random = new SplittableRandom(seed);
+            int catalog = 300;
+            float[] table = gaussian(random, catalog * dim, 1);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment vec = switch (memory) {
+                    case HEAP -> MemorySegment.ofArray(new byte[catalog * dim * 4]);
+                    case NATIVE -> arena.allocate(catalog * dim * 4L, 64);
+                    case ODD_OFFSET -> arena.allocate(catalog * dim * 4L + 64, 64).asSlice(3, catalog * dim * 4L);
+                };
+                MemorySegment.copy(table, 0, vec, Layouts.F32, 0, table.length);
+                int[] rows = random.ints(count, 0, catalog).toArray();
+                float[] u = gaussian(random, dim, 1);
+                float[] expected = new float[count];
+                float[] actual = new float[count];
+                scalar.dotRows(vec, dim, rows, count, u, 2.5f, -0.5f, expected);
+                panama.dotRows(vec, dim, rows, count, u, 2.5f, -0.5f, actual);
+                for (int i = 0; i < count; i++) {
+                    double bound = 0;
+                    for (int j = 0; j < dim; j++) {
+                        bound += Math.abs(u[j] * table[rows[i] * dim + j]);
+                    }
+                    assertEquals(expected[i], actual[i], 1e-5 * (2.5 * bound + 1), "row " + i + " dim " + dim + seed(seed));
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("sizes")
+    void linear(int rows) {
+        for (int[] shape : new int[][] {{64, 64}, {128, 64}, {16, 24}, {64, 1}, {192, 33}}) {
+            int in = shape[0], out = shape[1];
+            long seed = ROOT_SEED ^ (rows * 7919L + in * 31L + out);
+            SplittableRandom random = new SplittableRandom(seed);
+            int rowsUsed = Math.min(rows, 300);
+            float[] x = gaussian(random, 5 + rowsUsed * in, 1);
+            float[] wT = gaussian(random, in * out, 1 / Math.sqrt(in));
+            float[] bias = random.nextBoolean() ? gaussian(random, out, 0.1) : null;
+            float[] expected = new float[3 + rowsUsed * out];
+            float[] actual = new float[3 + rowsUsed * out];
+            scalar.linear(x, 5, rowsUsed, in, wT, bias, out, expected, 3);
+            panama.linear(x, 5, rowsUsed, in, wT, bias, out, actual, 3);
+            for (int r = 0; r < rowsUsed; r++) {
+                for (int o = 0; o < out; o++) {
+                    double bound = bias == null ? 0 : Math.abs(bias[o]);
+                    for (int t = 0; t < in; t++) {
+                        bound += Math.abs(x[5 + r * in + t] * wT[t * out + o]);
+                    }
+                    int i = 3 + r * out + o;
+                    assertEquals(expected[i], actual[i], 1e-5 * (bound + 1e-3), "[" + r + "][" + o + "] " + in + "→" + out + seed(seed));
+                }
+            }
+        }
+    }
+
+    static Stream<Arguments> attentionShapes() {
+        // (keys n, heads, head width, null key)
+        return Stream.of(0, 1, 2, 7, 15, 16, 17, 31, 32, 33, 50, 63, 64, 65, 100, 200)
+                .flatMap(n -> Stream.of(Arguments.of(n, 4, 16, false), Arguments.of(n, 4, 16, true),
+                        Arguments.of(n, 2, 8, true), Arguments.of(n, 1, 32, false)));
+    }
+
+    private static AttentionKeys keys(SplittableRandom random, int n, int heads, int dh, boolean nullKey, float[] values) {
+        int d = heads * dh;
+        AttentionKeys k = new AttentionKeys(heads, dh, Math.max(n, 1), nullKey ? gaussian(random, d, 1) : null);
+        float[] raw = gaussian(random, n * d, 1);
+        System.arraycopy(gaussian(random, n * d, 1), 0, values, 0, n * d);
+        k.fill(raw, values, gaussian(random, d, 1), n);
+        return k;
+    }
+
+    @ParameterizedTest
+    @MethodSource("attentionShapes")
+    void attendRows(int n, int heads, int dh, boolean nullKey) {
+        long seed = ROOT_SEED ^ (n * 131L + heads * 17L + dh + (nullKey ? 1 : 0));
+        SplittableRandom random = new SplittableRandom(seed);
+        int d = heads * dh;
+        float[] values = new float[Math.max(n, 1) * d];
+        AttentionKeys keys = keys(random, n, heads, dh, nullKey, values);
+        for (int count : new int[] {1, 3, 17, 129}) {
+            float[] queries = gaussian(random, count * d, 0.5);
+            float[] expected = new float[count];
+            float[] actual = new float[count];
+            float[] scores = new float[keys.capacity()];
+            scalar.attendRows(queries, count, keys, scores, expected);
+            panama.attendRows(queries, count, keys, scores, actual);
+            double bound = 0;
+            for (int i = 0; i < keys.u.length; i++) {
+                bound = Math.max(bound, Math.abs(keys.u[i]));
+            }
+            for (int i = 0; i < count; i++) {
+                assertEquals(expected[i], actual[i], 2e-5 * (heads * bound + 1e-3), "query " + i + " of " + count + seed(seed));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("attentionShapes")
+    void attendValues(int n, int heads, int dh, boolean nullKey) {
+        long seed = ROOT_SEED ^ (n * 137L + heads * 19L + dh + (nullKey ? 1 : 0));
+        SplittableRandom random = new SplittableRandom(seed);
+        int d = heads * dh;
+        float[] values = new float[Math.max(n, 1) * d];
+        AttentionKeys keys = keys(random, n, heads, dh, nullKey, values);
+        for (int count : new int[] {1, 5, 33}) {
+            float[] queries = gaussian(random, count * d, 0.5);
+            float[] expected = new float[count * d];
+            float[] actual = new float[count * d];
+            java.util.Arrays.fill(actual, Float.NaN); // the kernel must write every entry
+            float[] scores = new float[keys.capacity()];
+            scalar.attendValues(queries, count, keys, values, scores, expected);
+            panama.attendValues(queries, count, keys, values, scores, actual);
+            for (int i = 0; i < count * d; i++) {
+                assertEquals(expected[i], actual[i], 2e-5, "entry " + i + seed(seed));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("sizes")
+    void lutScanU8IsExact(int count) {
+        for (int levels = 1; levels <= 8; levels++) {
+            long seed = ROOT_SEED ^ (count * 1009L + levels);
+            SplittableRandom random = new SplittableRandom(seed);
+            int stride = (count + 63) & ~63;
+            byte[] codes = new byte[levels * stride];
+            for (int i = 0; i < codes.length; i++) {
+                codes[i] = (byte) random.nextInt(256);
+            }
+            byte[] lut = new byte[levels * 256];
+            for (int i = 0; i < lut.length; i++) {
+                lut[i] = (byte) random.nextInt(256);
+            }
+            assertScanU8Equal(codes, stride, count, levels, lut, seed);
+        }
+    }
+
+    /** Boundaries: all codes 0 or all 255 (K−1), and tables at the accumulator's overflow point (8 × 255). */
+    @Test
+    void lutScanU8Boundaries() {
+        int count = 4099;
+        int stride = (count + 63) & ~63;
+        for (int code : new int[] {0, 255, 127, 128}) {
+            for (int levels : new int[] {1, 3, 8}) {
+                byte[] codes = new byte[levels * stride];
+                java.util.Arrays.fill(codes, (byte) code);
+                byte[] lut = new byte[levels * 256];
+                java.util.Arrays.fill(lut, (byte) 255);
+                short[] sums = assertScanU8Equal(codes, stride, count, levels, lut, code);
+                assertEquals(255 * levels, Short.toUnsignedInt(sums[count - 1]), "all entries 255 at " + levels + " levels");
+                for (int i = 0; i < lut.length; i++) {
+                    lut[i] = (byte) (i & 255);
+                }
+                sums = assertScanU8Equal(codes, stride, count, levels, lut, code);
+                assertEquals(code * levels, Short.toUnsignedInt(sums[0]));
+            }
+        }
+    }
+
+    private static short[] assertScanU8Equal(byte[] codes, int stride, int count, int levels, byte[] lut, long seed) {
+        short[] expected = new short[stride];
+        short[] actual = new short[stride];
+        scalar.lutScanU8(codes, stride, count, levels, lut, expected);
+        panama.lutScanU8(codes, stride, count, levels, lut, actual);
+        for (int i = 0; i < count; i++) {
+            assertEquals(expected[i], actual[i], "candidate " + i + " of " + count + ", L = " + levels + seed(seed));
+        }
+        return actual;
+    }
+
+    @ParameterizedTest
+    @MethodSource("sizes")
+    void lutScanF32IsExact(int count) {
+        for (int codebookSize : new int[] {2, 16, 256}) {
+            int levels = 3;
+            long seed = ROOT_SEED ^ (count * 2003L + codebookSize);
+            SplittableRandom random = new SplittableRandom(seed);
+            int stride = (count + 63) & ~63;
+            byte[] codes = new byte[levels * stride];
+            for (int i = 0; i < codes.length; i++) {
+                codes[i] = (byte) random.nextInt(codebookSize);
+            }
+            float[] lut = gaussian(random, levels * codebookSize, 1);
+            float[] base = gaussian(random, count, 1);
+            float[] expected = base.clone();
+            float[] actual = base.clone();
+            scalar.lutScanF32(codes, stride, count, levels, codebookSize, lut, expected);
+            panama.lutScanF32(codes, stride, count, levels, codebookSize, lut, actual);
+            assertArrayEquals(expected, actual, "K = " + codebookSize + seed(seed));
+        }
+    }
+
+    @Test
+    void panamaIsTheImplementationThisMachineShouldRun() {
+        // Provider guard: the suite runs with --add-modules jdk.incubator.vector on HotSpot with C2.
+        if (!"scalar".equals(System.getProperty(Kernels.PROPERTY))) {
+            assertEquals("panama", Kernels.implementationName(), Kernels.describe());
+        }
+        assertTrue(Kernels.describe().startsWith(Kernels.implementationName()));
+    }
+}
