@@ -253,11 +253,14 @@ class KernelEquivalenceTest {
     }
 
     @Test
-    void panamaIsTheImplementationThisMachineShouldRun() {
-        // Provider guard: the suite runs with --add-modules jdk.incubator.vector on HotSpot with C2.
-        if (!"scalar".equals(System.getProperty(Kernels.PROPERTY))) {
-            assertEquals("panama", Kernels.implementationName(), Kernels.describe());
-        }
+    void theExpectedImplementationIsActive() {
+        // Provider guard: the suite runs with --add-modules jdk.incubator.vector on HotSpot with C2, so Panama must be
+        // active unless the scalar execution forces scalar; and the byte-table path must match the CPU and UseAVX.
+        boolean forcedScalar = "scalar".equals(System.getProperty(Kernels.PROPERTY));
+        assertEquals(forcedScalar ? "scalar" : "panama", Kernels.implementationName(), Kernels.describe());
         assertTrue(Kernels.describe().startsWith(Kernels.implementationName()));
+        boolean avx2Only = java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().contains("-XX:UseAVX=2");
+        io.tarq.engine.kernel.panama.PanamaKernels p = (io.tarq.engine.kernel.panama.PanamaKernels) panama;
+        assertEquals(!avx2Only && CpuFeatures.cpuFlag("avx512vbmi"), p.byteTablesInRegisters(), p.description());
     }
 }

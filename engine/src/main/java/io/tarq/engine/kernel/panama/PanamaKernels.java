@@ -91,7 +91,7 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
             for (int j = 0; j < vectorEnd; j += FLOAT_LANES) {
                 acc = FloatVector.fromMemorySegment(FLOATS, vec, base + 4L * j, LE).fma(FloatVector.fromArray(FLOATS, u, j), acc);
             }
-            float dot = acc.reduceLanes(VectorOperators.ADD);
+            float dot = DeterministicMath.sum(acc);
             for (int j = vectorEnd; j < dim; j++) { // scalar tail
                 dot += u[j] * vec.get(io.tarq.layout.Layouts.F32, base + 4L * j);
             }
@@ -108,18 +108,7 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
             float readout = 0;
             for (int j = 0; j < keys.heads; j++) {
                 int head = j * dh;
-                // Pass 1: scores of 16 (8) keys at a time, lanes over keys, one broadcast of q[t] per component.
-                FloatVector max = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
-                for (int m = 0; m < n; m += FLOAT_LANES) {
-                    FloatVector s = FloatVector.zero(FLOATS);
-                    for (int t = 0; t < dh; t++) {
-                        s = FloatVector.fromArray(FLOATS, kT, (head + t) * stride + m)
-                                .fma(FloatVector.broadcast(FLOATS, queries[q + head + t]), s);
-                    }
-                    s.intoArray(scores, m);
-                    max = max.lanewise(VectorOperators.MAX, s, FLOATS.indexInRange(m, n));
-                }
-                float maxScore = max.reduceLanes(VectorOperators.MAX);
+                float maxScore = scoreKeys(queries, q + head, kT, head, stride, n, dh, scores);
                 float nullScore = 0;
                 if (nullK != null) {
                     for (int t = 0; t < dh; t++) {
@@ -137,15 +126,16 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                 for (int m = 0; m < n; m += FLOAT_LANES) {
                     VectorMask<Float> live = FLOATS.indexInRange(m, n);
                     FloatVector e = FloatVector.fromArray(FLOATS, scores, m).sub(shift)
-                            .lanewise(VectorOperators.EXP).blend(0f, live.not());
+                            .blend(0f, live.not());
+                    e = DeterministicMath.exp(e).blend(0f, live.not());
                     sum = sum.add(e);
                     weighted = e.fma(FloatVector.fromArray(FLOATS, u, j * stride + m), weighted);
                 }
-                float total = sum.reduceLanes(VectorOperators.ADD);
+                float total = DeterministicMath.sum(sum);
                 if (nullK != null) {
                     total += (float) Math.exp(nullScore - maxScore); // the null key's value is 0
                 }
-                readout += weighted.reduceLanes(VectorOperators.ADD) / total;
+                readout += DeterministicMath.sum(weighted) / total;
             }
             out[i] = readout;
         }
@@ -162,17 +152,7 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
             int q = i * d;
             for (int j = 0; j < keys.heads; j++) {
                 int head = j * dh;
-                FloatVector max = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
-                for (int m = 0; m < n; m += FLOAT_LANES) {
-                    FloatVector s = FloatVector.zero(FLOATS);
-                    for (int t = 0; t < dh; t++) {
-                        s = FloatVector.fromArray(FLOATS, kT, (head + t) * stride + m)
-                                .fma(FloatVector.broadcast(FLOATS, queries[q + head + t]), s);
-                    }
-                    s.intoArray(scores, m);
-                    max = max.lanewise(VectorOperators.MAX, s, FLOATS.indexInRange(m, n));
-                }
-                float maxScore = max.reduceLanes(VectorOperators.MAX);
+                float maxScore = scoreKeys(queries, q + head, kT, head, stride, n, dh, scores);
                 float nullScore = 0;
                 if (nullK != null) {
                     for (int t = 0; t < dh; t++) {
@@ -187,12 +167,13 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                 FloatVector shift = FloatVector.broadcast(FLOATS, maxScore);
                 FloatVector sum = FloatVector.zero(FLOATS);
                 for (int m = 0; m < n; m += FLOAT_LANES) {
-                    FloatVector e = FloatVector.fromArray(FLOATS, scores, m).sub(shift)
-                            .lanewise(VectorOperators.EXP).blend(0f, FLOATS.indexInRange(m, n).not());
+                    VectorMask<Float> live = FLOATS.indexInRange(m, n);
+                    FloatVector e = DeterministicMath.exp(FloatVector.fromArray(FLOATS, scores, m).sub(shift).blend(0f, live.not()))
+                            .blend(0f, live.not());
                     e.intoArray(scores, m);
                     sum = sum.add(e);
                 }
-                float total = sum.reduceLanes(VectorOperators.ADD);
+                float total = DeterministicMath.sum(sum);
                 if (nullK != null) {
                     total += (float) Math.exp(nullScore - maxScore);
                 }
@@ -216,6 +197,23 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                 }
             }
         }
+    }
+
+    /**
+     * Pass 1 of a head's attention: {@code scores[m] = q·K_j[m]} for m < n, 16 (8) keys a step with lanes over keys
+     * and one broadcast of q[t] a component; returns the largest score.
+     */
+    private static float scoreKeys(float[] queries, int q, float[] kT, int head, int stride, int n, int dh, float[] scores) {
+        FloatVector max = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
+        for (int m = 0; m < n; m += FLOAT_LANES) {
+            FloatVector s = FloatVector.zero(FLOATS);
+            for (int t = 0; t < dh; t++) {
+                s = FloatVector.fromArray(FLOATS, kT, (head + t) * stride + m).fma(FloatVector.broadcast(FLOATS, queries[q + t]), s);
+            }
+            s.intoArray(scores, m);
+            max = max.lanewise(VectorOperators.MAX, s, FLOATS.indexInRange(m, n));
+        }
+        return max.reduceLanes(VectorOperators.MAX); // exact in any order, unlike a float sum
     }
 
     @Override

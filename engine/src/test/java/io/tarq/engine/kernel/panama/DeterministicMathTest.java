@@ -1,0 +1,95 @@
+package io.tarq.engine.kernel.panama;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tarq.engine.kernel.AttentionKeys;
+import io.tarq.layout.Layouts;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
+
+class DeterministicMathTest {
+    private static final int LANES = FloatVector.SPECIES_PREFERRED.length();
+
+    @Test
+    void expIsWithinTwoTenthsOfAMillionthOfMathExp() {
+        SplittableRandom random = new SplittableRandom(1);
+        float[] x = new float[LANES];
+        float[] y = new float[LANES];
+        double worst = 0;
+        for (int i = 0; i < 200_000; i++) {
+            for (int j = 0; j < LANES; j++) {
+                x[j] = (float) (random.nextDouble() * 100 - 87); // the softmax range (≤ 0) and some above
+            }
+            DeterministicMath.exp(FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, x, 0)).intoArray(y, 0);
+            for (int j = 0; j < LANES; j++) {
+                double exact = Math.exp(x[j]);
+                worst = Math.max(worst, Math.abs(y[j] - exact) / exact);
+            }
+        }
+        assertTrue(worst < 3e-7, "worst relative error " + worst);
+        DeterministicMath.exp(FloatVector.broadcast(FloatVector.SPECIES_PREFERRED, 0f)).intoArray(y, 0);
+        assertEquals(1f, y[0]);
+        DeterministicMath.exp(FloatVector.broadcast(FloatVector.SPECIES_PREFERRED, -1000f)).intoArray(y, 0);
+        assertTrue(y[0] >= 0 && y[0] < 1e-37f, "very negative inputs flush to about 1e-38, got " + y[0]);
+    }
+
+    @Test
+    void sumAddsEveryLane() {
+        float[] v = new float[LANES];
+        for (int j = 0; j < LANES; j++) {
+            v[j] = 1 << j;
+        }
+        assertEquals((1 << LANES) - 1, DeterministicMath.sum(FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, v, 0)));
+    }
+
+    /**
+     * The reason for this class: a kernel's result must not change when C2 compiles it. The first call runs
+     * interpreted; after warm-up the same call must give the same bits.
+     */
+    @Test
+    void kernelResultsDoNotChangeWhenTheJitWarmsUp() {
+        SplittableRandom random = new SplittableRandom(3);
+        int heads = 4, dh = 16, d = 64, n = 37, count = 40;
+        AttentionKeys keys = new AttentionKeys(heads, dh, n, gaussian(random, d));
+        keys.fill(gaussian(random, n * d), gaussian(random, n * d), gaussian(random, d), n);
+        float[] queries = gaussian(random, count * d);
+        float[] values = gaussian(random, n * d);
+        float[] scores = new float[keys.capacity()];
+        MemorySegment vec = MemorySegment.ofArray(new float[500 * d]);
+        MemorySegment.copy(gaussian(random, 500 * d), 0, vec, Layouts.F32, 0, 500 * d);
+        int[] rows = random.ints(count, 0, 500).toArray();
+        float[] u = gaussian(random, d);
+
+        PanamaKernels kernels = new PanamaKernels();
+        float[] readoutsCold = new float[count];
+        float[] valuesCold = new float[count * d];
+        float[] dotsCold = new float[count];
+        kernels.attendRows(queries, count, keys, scores, readoutsCold);
+        kernels.attendValues(queries, count, keys, values, scores, valuesCold);
+        kernels.dotRows(vec, d, rows, count, u, 1.5f, 0.25f, dotsCold);
+
+        float[] readouts = new float[count];
+        float[] attended = new float[count * d];
+        float[] dots = new float[count];
+        for (int i = 0; i < 3000; i++) {
+            kernels.attendRows(queries, count, keys, scores, readouts);
+            kernels.attendValues(queries, count, keys, values, scores, attended);
+            kernels.dotRows(vec, d, rows, count, u, 1.5f, 0.25f, dots);
+        }
+        assertArrayEquals(readoutsCold, readouts);
+        assertArrayEquals(valuesCold, attended);
+        assertArrayEquals(dotsCold, dots);
+    }
+
+    private static float[] gaussian(SplittableRandom random, int n) {
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = (float) random.nextGaussian();
+        }
+        return out;
+    }
+}
