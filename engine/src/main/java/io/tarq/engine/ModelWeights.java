@@ -1,6 +1,7 @@
 package io.tarq.engine;
 
 import io.tarq.engine.kernel.KernelSupport;
+import io.tarq.engine.kernel.QueryBlocks;
 import io.tarq.layout.TarqDimensions;
 import io.tarq.layout.TarqModelFile;
 import io.tarq.layout.TarqTensors;
@@ -9,7 +10,8 @@ import io.tarq.layout.safetensors.TensorView;
 /**
  * Everything a request reads that does not grow with the catalog, copied to the heap once at load in the layout the
  * kernels want; plus the one user-independent product of the contract's serving identity, the codeword queries
- * {@code Qc[l·K + k] = (C_l[k]·Wq_lᵀ + bq_l)/√dh}, shape [L·K][d]. Catalog-sized tensors stay mapped.
+ * {@code Qc[l·K + k] = (C_l[k]·Wq_lᵀ + bq_l)/√dh}, shape [L·K][d], stored in the blocked layout of
+ * {@link QueryBlocks}. Catalog-sized tensors stay mapped.
  */
 final class ModelWeights {
     final TarqDimensions dims;
@@ -28,7 +30,7 @@ final class ModelWeights {
     final float tau;
     final float beta;
     final AttentionWeights rq;
-    final float[] codewordQueries; // [L·K][d], scaled by 1/√dh
+    final float[] codewordQueries; // [L·K][d], scaled by 1/√dh, in QueryBlocks layout (blocks of 16, transposed)
     /** DIN-style teacher head, or null: [3d][f_ta], [f_ta], [f_ta], and its output bias. */
     final float[] taMlp0T;
     final float[] taMlp0Bias;
@@ -92,6 +94,8 @@ final class ModelWeights {
             }
             kernels.linear(codebooks, l * k * d, k, d, wqT, bias, d, queries, l * k * d);
         }
-        return queries;
+        float[] blocked = new float[QueryBlocks.length(levels * k, d)];
+        QueryBlocks.block(queries, 0, levels * k, d, blocked);
+        return blocked;
     }
 }

@@ -2,6 +2,7 @@ package io.tarq.engine;
 
 import io.tarq.engine.kernel.AttentionKeys;
 import io.tarq.engine.kernel.KernelSupport;
+import io.tarq.engine.kernel.QueryBlocks;
 import io.tarq.layout.IdIndex;
 import io.tarq.layout.Layouts;
 import io.tarq.layout.TarqDimensions;
@@ -92,6 +93,7 @@ public final class Scorer {
     // Exact TA in chunks.
     private final float[] taEmb;        // [TA_CHUNK][d]
     private final float[] taQueries;    // [TA_CHUNK][d]
+    private final float[] taQueriesT;   // the same in QueryBlocks layout
     private final float[] taReadouts;   // [TA_CHUNK]
     private final float[] taAttended;   // [TA_CHUNK][d]     (DIN head)
     private final float[] taT;          // [TA_CHUNK][d]     (DIN head)
@@ -135,7 +137,7 @@ public final class Scorer {
         userKeys = new AttentionKeys(heads, dh, nMax, null);
         taKeys = new AttentionKeys(heads, dh, nMax, w.ta.nullK);
         rqKeys = new AttentionKeys(heads, dh, nMax, w.rq.nullK);
-        scores = new float[seqKeys.capacity()];
+        scores = new float[QueryBlocks.BLOCK * seqKeys.capacity()];
         userQuery = new float[d];
         userAttended = new float[d];
         userIn = new float[2 * d];
@@ -148,6 +150,7 @@ public final class Scorer {
         lutU8 = new byte[levels * 256];
         taEmb = new float[TA_CHUNK * d];
         taQueries = new float[TA_CHUNK * d];
+        taQueriesT = new float[QueryBlocks.length(TA_CHUNK, d)];
         taReadouts = new float[TA_CHUNK];
         boolean din = w.taMlp0T != null;
         taAttended = din ? new float[TA_CHUNK * d] : null;
@@ -494,7 +497,8 @@ public final class Scorer {
             }
             kernels.linear(taEmb, 0, c, d, w.ta.wqT, w.ta.bq, d, taQueries, 0);
             if (w.taMlp0T == null) {
-                kernels.attendRows(taQueries, c, taKeys, scores, taReadouts);
+                QueryBlocks.block(taQueries, 0, c, d, taQueriesT);
+                kernels.attendRows(taQueriesT, c, taKeys, scores, taReadouts);
                 for (int i = 0; i < c; i++) {
                     out[start + i] += taReadouts[i] + taConstant;
                 }

@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "tarq", mixinStandardHelpOptions = true, versionProvider = TarqCli.Version.class,
         description = "Serve, check and benchmark TARQ pre-ranking models.",
-        subcommands = {VerifyCommand.class, InspectCommand.class, SynthCommand.class},
+        subcommands = {VerifyCommand.class, InspectCommand.class, SynthCommand.class, ScoreCommand.class, BenchCommand.class},
         footer = {"", "Exit codes: 0 success, 1 a fault in a file or its data, 2 a usage error.",
                 "Run 'tarq COMMAND --help' for a command's flags and defaults."})
 public final class TarqCli implements Runnable {
@@ -30,7 +30,14 @@ public final class TarqCli implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
+    /** Held so the logging configuration is not collected. */
+    private static final java.util.logging.Logger ENGINE_LOG = java.util.logging.Logger.getLogger("io.tarq.engine");
+
     public static void main(String[] args) {
+        // The engine logs which kernels it chose at INFO, for servers; the commands that care print it themselves.
+        // A fallback WARNING still shows, on one line.
+        System.setProperty("java.util.logging.SimpleFormatter.format", "tarq: %4$s: %5$s%n");
+        ENGINE_LOG.setLevel(java.util.logging.Level.WARNING);
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 

@@ -8,9 +8,10 @@ package io.tarq.engine.kernel;
  *   readout(q) = Σ_j softmax(q_j·K_jᵀ [, q_j·null_k[j]]) · [u_j, 0]     (the caller adds ⟨bo, r⟩)
  * </pre>
  * Queries arrive already scaled by 1/√dh. Layouts (flat, row-major), with {@code stride} = capacity rounded up to
- * 16 so that vector lanes run over keys:
+ * 16; the keys twice, for the two ways kernels put lanes on them:
  * <pre>
- *   keysT  [h][dh][stride]   component t of key m of head j at keysT[(j·dh + t)·stride + m]
+ *   keys   [n][d]            component t of key m of head j at keys[m·d + j·dh + t]  (lanes over queries)
+ *   keysT  [h][dh][stride]   the same at keysT[(j·dh + t)·stride + m]                (lanes over keys)
  *   u      [h][stride]       u_j[m] at u[j·stride + m]
  *   nullK  [h][dh]           or null when the attention has no null key
  * </pre>
@@ -22,6 +23,7 @@ public final class AttentionKeys {
     public final int headDim;
     public final int d;
     public final int stride;
+    public final float[] keys;
     public final float[] keysT;
     public final float[] u;
     /** The null key, [h][dh], or null. */
@@ -34,6 +36,7 @@ public final class AttentionKeys {
         this.headDim = headDim;
         this.d = heads * headDim;
         this.stride = Math.max(16, (capacity + 15) & ~15);
+        this.keys = new float[stride * d];
         this.keysT = new float[d * stride];
         this.u = new float[heads * stride];
         this.nullK = nullK;
@@ -54,6 +57,7 @@ public final class AttentionKeys {
             throw new IllegalArgumentException(n + " keys exceed this holder's capacity " + stride);
         }
         this.n = n;
+        System.arraycopy(keys, 0, this.keys, 0, n * d);
         for (int m = 0; m < n; m++) {
             for (int c = 0; c < d; c++) {
                 keysT[c * stride + m] = keys[m * d + c];

@@ -28,13 +28,17 @@ public interface KernelSupport {
      */
     void dotRows(MemorySegment vec, int dim, int[] rows, int count, float[] u, float scale, float shift, float[] out);
 
+    /** Queries per block of {@link #attendRows}'s query layout. */
+    int QUERY_BLOCK = 16;
+
     /**
-     * Attention readouts of {@code count} query rows ({@code queries[i·d ..]}, scaled by 1/√dh) through the serving
-     * identity; {@code out[i]} receives the readout without the ⟨bo, r⟩ constant. {@code scores} is scratch of at
-     * least {@code keys.capacity()} floats.
-     * A query whose scores overflow to infinity gives NaN, as softmax itself would; no trained model comes near.
+     * Attention readouts of {@code count} query rows (scaled by 1/√dh) through the serving identity; {@code out[i]}
+     * receives the readout without the ⟨bo, r⟩ constant. Queries come in blocks of {@link #QUERY_BLOCK}, transposed
+     * so that vector lanes run over queries (see {@link QueryBlocks}): component c of query i at
+     * {@code queriesT[((i / 16)·d + c)·16 + i % 16]}, the last block padded. {@code scores} is scratch of at least
+     * {@code 16 · keys.capacity()} floats.
      */
-    void attendRows(float[] queries, int count, AttentionKeys keys, float[] scores, float[] out);
+    void attendRows(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out);
 
     /**
      * Full attention outputs (before the output projection) of {@code count} query rows, for the attentions whose

@@ -47,11 +47,11 @@ public final class ScalarKernels implements KernelSupport {
     }
 
     @Override
-    public void attendRows(float[] queries, int count, AttentionKeys keys, float[] scores, float[] out) {
-        int n = keys.n, d = keys.d, dh = keys.headDim, stride = keys.stride;
-        float[] kT = keys.keysT, u = keys.u, nullK = keys.nullK;
+    public void attendRows(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out) {
+        int n = keys.n, d = keys.d, dh = keys.headDim, block = QUERY_BLOCK;
+        float[] k = keys.keys, u = keys.u, nullK = keys.nullK;
         for (int i = 0; i < count; i++) {
-            int q = i * d;
+            int q = (i / block) * d * block + i % block; // component c at q + c·block
             float readout = 0;
             for (int j = 0; j < keys.heads; j++) {
                 int head = j * dh;
@@ -59,7 +59,7 @@ public final class ScalarKernels implements KernelSupport {
                 for (int m = 0; m < n; m++) {
                     float s = 0;
                     for (int t = 0; t < dh; t++) {
-                        s += queries[q + head + t] * kT[(head + t) * stride + m];
+                        s += queriesT[q + (head + t) * block] * k[m * d + head + t];
                     }
                     scores[m] = s;
                     max = Math.max(max, s);
@@ -67,7 +67,7 @@ public final class ScalarKernels implements KernelSupport {
                 float nullScore = 0;
                 if (nullK != null) {
                     for (int t = 0; t < dh; t++) {
-                        nullScore += queries[q + head + t] * nullK[head + t];
+                        nullScore += queriesT[q + (head + t) * block] * nullK[head + t];
                     }
                     max = Math.max(max, nullScore);
                 }
@@ -79,7 +79,7 @@ public final class ScalarKernels implements KernelSupport {
                 for (int m = 0; m < n; m++) {
                     float e = (float) Math.exp(scores[m] - max);
                     sum += e;
-                    weighted += e * u[j * stride + m];
+                    weighted += e * u[j * keys.stride + m];
                 }
                 readout += weighted / sum;
             }

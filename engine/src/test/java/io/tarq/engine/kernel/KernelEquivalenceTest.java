@@ -139,13 +139,17 @@ class KernelEquivalenceTest {
         int d = heads * dh;
         float[] values = new float[Math.max(n, 1) * d];
         AttentionKeys keys = keys(random, n, heads, dh, nullKey, values);
-        for (int count : new int[] {1, 3, 17, 129}) {
+        for (int count : new int[] {1, 3, 8, 9, 16, 17, 129}) {
             float[] queries = gaussian(random, count * d, 0.5);
+            float[] blocked = new float[QueryBlocks.length(count, d)];
+            QueryBlocks.block(queries, 0, count, d, blocked);
             float[] expected = new float[count];
-            float[] actual = new float[count];
-            float[] scores = new float[keys.capacity()];
-            scalar.attendRows(queries, count, keys, scores, expected);
-            panama.attendRows(queries, count, keys, scores, actual);
+            float[] actual = new float[count + 1];
+            actual[count] = 12345f; // the kernel must not write past count
+            float[] scores = new float[QueryBlocks.BLOCK * keys.capacity()];
+            scalar.attendRows(blocked, count, keys, scores, expected);
+            panama.attendRows(blocked, count, keys, scores, actual);
+            assertEquals(12345f, actual[count]);
             double bound = 0;
             for (int i = 0; i < keys.u.length; i++) {
                 bound = Math.max(bound, Math.abs(keys.u[i]));
@@ -153,6 +157,9 @@ class KernelEquivalenceTest {
             for (int i = 0; i < count; i++) {
                 assertEquals(expected[i], actual[i], 2e-5 * (heads * bound + 1e-3), "query " + i + " of " + count + seed(seed));
             }
+            // The blocked layout is the row layout transposed: query i's component c wherever QueryBlocks says.
+            int i = count - 1, c = d - 1;
+            assertEquals(queries[i * d + c], blocked[((i / 16) * d + c) * 16 + i % 16]);
         }
     }
 
@@ -169,7 +176,7 @@ class KernelEquivalenceTest {
             float[] expected = new float[count * d];
             float[] actual = new float[count * d];
             java.util.Arrays.fill(actual, Float.NaN); // the kernel must write every entry
-            float[] scores = new float[keys.capacity()];
+            float[] scores = new float[QueryBlocks.BLOCK * keys.capacity()];
             scalar.attendValues(queries, count, keys, values, scores, expected);
             panama.attendValues(queries, count, keys, values, scores, actual);
             for (int i = 0; i < count * d; i++) {

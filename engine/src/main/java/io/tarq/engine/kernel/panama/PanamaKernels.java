@@ -100,44 +100,57 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
     }
 
     @Override
-    public void attendRows(float[] queries, int count, AttentionKeys keys, float[] scores, float[] out) {
-        int n = keys.n, d = keys.d, dh = keys.headDim, stride = keys.stride;
-        float[] kT = keys.keysT, u = keys.u, nullK = keys.nullK;
-        for (int i = 0; i < count; i++) {
-            int q = i * d;
-            float readout = 0;
-            for (int j = 0; j < keys.heads; j++) {
-                int head = j * dh;
-                float maxScore = scoreKeys(queries, q + head, kT, head, stride, n, dh, scores);
-                float nullScore = 0;
-                if (nullK != null) {
-                    for (int t = 0; t < dh; t++) {
-                        nullScore += queries[q + head + t] * nullK[head + t];
+    public void attendRows(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out) {
+        // Lanes run over 16 queries (two 8-lane halves on 256-bit vectors): every key's score is its own chain of dh
+        // FMAs, independent of the other keys', and the softmax over keys is lane-wise: no horizontal reduction.
+        int n = keys.n, d = keys.d, dh = keys.headDim, block = QUERY_BLOCK;
+        float[] k = keys.keys, u = keys.u, nullK = keys.nullK;
+        int blocks = (count + block - 1) / block;
+        for (int b = 0; b < blocks; b++) {
+            for (int half = 0; half < block; half += FLOAT_LANES) {
+                int q = b * d * block + half; // component c of these lanes' queries at q + c·block
+                FloatVector readout = FloatVector.zero(FLOATS);
+                for (int j = 0; j < keys.heads; j++) {
+                    int head = j * dh;
+                    FloatVector max = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
+                    for (int m = 0; m < n; m++) {
+                        FloatVector s = FloatVector.zero(FLOATS);
+                        int key = m * d + head;
+                        for (int t = 0; t < dh; t++) {
+                            s = FloatVector.fromArray(FLOATS, queriesT, q + (head + t) * block)
+                                    .fma(FloatVector.broadcast(FLOATS, k[key + t]), s);
+                        }
+                        s.intoArray(scores, m * FLOAT_LANES);
+                        max = max.max(s);
                     }
-                    maxScore = Math.max(maxScore, nullScore);
+                    FloatVector nullScore = null;
+                    if (nullK != null) {
+                        nullScore = FloatVector.zero(FLOATS);
+                        for (int t = 0; t < dh; t++) {
+                            nullScore = FloatVector.fromArray(FLOATS, queriesT, q + (head + t) * block)
+                                    .fma(FloatVector.broadcast(FLOATS, nullK[head + t]), nullScore);
+                        }
+                        max = max.max(nullScore);
+                    } else if (n == 0) {
+                        continue; // no keys and no null key: the head adds nothing
+                    }
+                    FloatVector sum = nullScore == null ? FloatVector.zero(FLOATS) : DeterministicMath.exp(nullScore.sub(max));
+                    FloatVector weighted = FloatVector.zero(FLOATS);
+                    int uRow = j * keys.stride;
+                    for (int m = 0; m < n; m++) {
+                        FloatVector e = DeterministicMath.exp(FloatVector.fromArray(FLOATS, scores, m * FLOAT_LANES).sub(max));
+                        sum = sum.add(e);
+                        weighted = e.fma(FloatVector.broadcast(FLOATS, u[uRow + m]), weighted);
+                    }
+                    readout = readout.add(weighted.div(sum));
                 }
-                if (maxScore == Float.NEGATIVE_INFINITY) {
-                    continue; // n = 0 and no null key: the head adds nothing
+                int first = b * block + half;
+                if (first + FLOAT_LANES <= count) {
+                    readout.intoArray(out, first);
+                } else if (first < count) {
+                    readout.intoArray(out, first, FLOATS.indexInRange(first, count));
                 }
-                // Pass 2: exponentials, their sum and their sum weighted by u_j.
-                FloatVector shift = FloatVector.broadcast(FLOATS, maxScore);
-                FloatVector sum = FloatVector.zero(FLOATS);
-                FloatVector weighted = FloatVector.zero(FLOATS);
-                for (int m = 0; m < n; m += FLOAT_LANES) {
-                    VectorMask<Float> live = FLOATS.indexInRange(m, n);
-                    FloatVector e = FloatVector.fromArray(FLOATS, scores, m).sub(shift)
-                            .blend(0f, live.not());
-                    e = DeterministicMath.exp(e).blend(0f, live.not());
-                    sum = sum.add(e);
-                    weighted = e.fma(FloatVector.fromArray(FLOATS, u, j * stride + m), weighted);
-                }
-                float total = DeterministicMath.sum(sum);
-                if (nullK != null) {
-                    total += (float) Math.exp(nullScore - maxScore); // the null key's value is 0
-                }
-                readout += DeterministicMath.sum(weighted) / total;
             }
-            out[i] = readout;
         }
     }
 

@@ -57,8 +57,10 @@ class DeterministicMathTest {
         AttentionKeys keys = new AttentionKeys(heads, dh, n, gaussian(random, d));
         keys.fill(gaussian(random, n * d), gaussian(random, n * d), gaussian(random, d), n);
         float[] queries = gaussian(random, count * d);
+        float[] blocked = new float[io.tarq.engine.kernel.QueryBlocks.length(count, d)];
+        io.tarq.engine.kernel.QueryBlocks.block(queries, 0, count, d, blocked);
         float[] values = gaussian(random, n * d);
-        float[] scores = new float[keys.capacity()];
+        float[] scores = new float[16 * keys.capacity()];
         MemorySegment vec = MemorySegment.ofArray(new float[500 * d]);
         MemorySegment.copy(gaussian(random, 500 * d), 0, vec, Layouts.F32, 0, 500 * d);
         int[] rows = random.ints(count, 0, 500).toArray();
@@ -68,7 +70,7 @@ class DeterministicMathTest {
         float[] readoutsCold = new float[count];
         float[] valuesCold = new float[count * d];
         float[] dotsCold = new float[count];
-        kernels.attendRows(queries, count, keys, scores, readoutsCold);
+        kernels.attendRows(blocked, count, keys, scores, readoutsCold);
         kernels.attendValues(queries, count, keys, values, scores, valuesCold);
         kernels.dotRows(vec, d, rows, count, u, 1.5f, 0.25f, dotsCold);
 
@@ -76,7 +78,7 @@ class DeterministicMathTest {
         float[] attended = new float[count * d];
         float[] dots = new float[count];
         for (int i = 0; i < 3000; i++) {
-            kernels.attendRows(queries, count, keys, scores, readouts);
+            kernels.attendRows(blocked, count, keys, scores, readouts);
             kernels.attendValues(queries, count, keys, values, scores, attended);
             kernels.dotRows(vec, d, rows, count, u, 1.5f, 0.25f, dots);
         }

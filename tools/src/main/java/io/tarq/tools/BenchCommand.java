@@ -1,0 +1,174 @@
+package io.tarq.tools;
+
+import io.tarq.engine.Mode;
+import io.tarq.engine.Scorer;
+import io.tarq.engine.TarqModel;
+import io.tarq.engine.kernel.Kernels;
+import io.tarq.layout.TarqDimensions;
+import io.tarq.layout.TarqTensors;
+import io.tarq.layout.safetensors.TensorView;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.HdrHistogram.Histogram;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Per-request latency of every mode on the same random requests, the modes interleaved in one run.",
+                "Each thread has its own scorer and cycles tt, tarq, tarq-f32, ta on each request in turn; the first "
+                        + "fifth of the time warms up and is not recorded. requests_per_s is what the threads would "
+                        + "sustain on that mode alone: threads / mean latency.",
+                "This is a quick look; docs/benchmarks.md has the JMH figures."})
+final class BenchCommand implements Callable<Integer> {
+    private static final int REQUEST_POOL = 64;
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "The model file (.safetensors).")
+    Path model;
+
+    @Option(names = "--candidates", paramLabel = "M", defaultValue = "5000", description = "Candidates a request (default: ${DEFAULT-VALUE}).")
+    int candidates;
+
+    @Option(names = "--history", paramLabel = "n", defaultValue = "50", description = "Behaviours a request (default: ${DEFAULT-VALUE}).")
+    int history;
+
+    @Option(names = "--seconds", paramLabel = "S", defaultValue = "10", description = "Run time, warm-up included (default: ${DEFAULT-VALUE}).")
+    double seconds;
+
+    @Option(names = "--threads", paramLabel = "T", defaultValue = "1", description = "Request threads (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seed of the random requests (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--json", description = "Print one JSON object instead of a table (default: ${DEFAULT-VALUE}).")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    record Request(long user, long[] history, long[] candidates) {
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (candidates < 1 || history < 0 || threads < 1 || !(seconds > 0)) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--candidates and --threads must be at least 1, --history at least 0, --seconds positive");
+        }
+        try (TarqModel tarq = TarqModel.open(model)) {
+            List<Request> requests = requests(tarq);
+            Mode[] modes = Mode.values();
+            long warmupNanos = (long) (seconds * 0.2e9);
+            long endNanos = (long) (seconds * 1e9);
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            List<Future<Histogram[]>> futures = new ArrayList<>();
+            long start = System.nanoTime();
+            for (int t = 0; t < threads; t++) {
+                int offset = t;
+                futures.add(pool.submit(() -> run(tarq, requests, modes, start, warmupNanos, endNanos, offset)));
+            }
+            Histogram[] merged = new Histogram[modes.length];
+            for (int m = 0; m < modes.length; m++) {
+                merged[m] = new Histogram(3);
+            }
+            try {
+                for (Future<Histogram[]> f : futures) {
+                    Histogram[] h = f.get();
+                    for (int m = 0; m < modes.length; m++) {
+                        merged[m].add(h[m]);
+                    }
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            report(tarq, modes, merged);
+        }
+        return TarqCli.EXIT_OK;
+    }
+
+    private List<Request> requests(TarqModel tarq) {
+        TarqDimensions dims = tarq.dimensions();
+        TensorView itemIds = tarq.file().tensor(TarqTensors.ITEM_IDS);
+        TensorView userIds = tarq.file().tensor(TarqTensors.USER_IDS);
+        SplittableRandom random = new SplittableRandom(seed);
+        List<Request> out = new ArrayList<>();
+        for (int r = 0; r < REQUEST_POOL; r++) {
+            long[] h = new long[history];
+            for (int i = 0; i < h.length; i++) {
+                h[i] = itemIds.getLong(random.nextInt(dims.items()));
+            }
+            long[] c = new long[candidates];
+            for (int i = 0; i < c.length; i++) {
+                c[i] = itemIds.getLong(random.nextInt(dims.items()));
+            }
+            out.add(new Request(userIds.getLong(random.nextInt(dims.users())), h, c));
+        }
+        return out;
+    }
+
+    private static Histogram[] run(TarqModel tarq, List<Request> requests, Mode[] modes, long start, long warmupNanos,
+                                   long endNanos, int offset) {
+        Scorer scorer = tarq.newScorer();
+        Histogram[] histograms = new Histogram[modes.length];
+        for (int m = 0; m < modes.length; m++) {
+            histograms[m] = new Histogram(3);
+        }
+        float[] out = new float[requests.getFirst().candidates().length];
+        for (long i = offset; ; i++) {
+            long now = System.nanoTime();
+            if (now - start >= endNanos) {
+                return histograms;
+            }
+            Request request = requests.get((int) (i % requests.size()));
+            for (int m = 0; m < modes.length; m++) {
+                long begin = System.nanoTime();
+                scorer.score(modes[m], request.user(), request.history(), request.candidates(), out);
+                long elapsed = System.nanoTime() - begin;
+                if (begin - start >= warmupNanos) {
+                    histograms[m].recordValue(Math.max(1, elapsed));
+                }
+            }
+        }
+    }
+
+    private void report(TarqModel tarq, Mode[] modes, Histogram[] histograms) {
+        var out = spec.commandLine().getOut();
+        if (json) {
+            StringBuilder s = new StringBuilder("{\"implementation\": \"" + tarq.kernelName() + "\", \"modes\": {");
+            for (int m = 0; m < modes.length; m++) {
+                Histogram h = histograms[m];
+                s.append(m == 0 ? "" : ", ").append('"').append(modes[m].cliName()).append("\": ").append(String.format(Locale.ROOT,
+                        "{\"p50_us\": %.1f, \"p99_us\": %.1f, \"p999_us\": %.1f, \"requests_per_s\": %.1f, \"requests\": %d}",
+                        h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3, h.getValueAtPercentile(99.9) / 1e3,
+                        perSecond(h), h.getTotalCount()));
+            }
+            out.println(s.append("}}"));
+            return;
+        }
+        TarqDimensions dims = tarq.dimensions();
+        out.printf(Locale.ROOT, "%s: N = %s items, M = %d candidates, n = %d behaviours, %d thread(s), %.0f s%n", model,
+                Formats.count(dims.items()), candidates, history, threads, seconds);
+        out.printf("kernels: %s%n", Kernels.describe());
+        out.printf("%-9s %10s %10s %10s %12s %10s%n", "mode", "p50 µs", "p99 µs", "p99.9 µs", "requests/s", "samples");
+        for (int m = 0; m < modes.length; m++) {
+            Histogram h = histograms[m];
+            out.printf(Locale.ROOT, "%-9s %10.1f %10.1f %10.1f %12.0f %10d%n", modes[m].cliName(),
+                    h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3, h.getValueAtPercentile(99.9) / 1e3,
+                    perSecond(h), h.getTotalCount());
+        }
+    }
+
+    private double perSecond(Histogram h) {
+        return h.getTotalCount() == 0 ? 0 : threads * 1e9 / h.getMean();
+    }
+}
