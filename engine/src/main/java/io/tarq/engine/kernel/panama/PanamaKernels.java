@@ -113,7 +113,25 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                 for (int j = 0; j < keys.heads; j++) {
                     int head = j * dh;
                     FloatVector max = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
-                    for (int m = 0; m < n; m++) {
+                    int m = 0;
+                    // Four keys a step: each query component loaded from L1 feeds four FMAs, and four chains overlap.
+                    for (; m + 4 <= n; m += 4) {
+                        FloatVector s0 = FloatVector.zero(FLOATS), s1 = s0, s2 = s0, s3 = s0;
+                        int key = m * d + head;
+                        for (int t = 0; t < dh; t++) {
+                            FloatVector qt = FloatVector.fromArray(FLOATS, queriesT, q + (head + t) * block);
+                            s0 = qt.fma(FloatVector.broadcast(FLOATS, k[key + t]), s0);
+                            s1 = qt.fma(FloatVector.broadcast(FLOATS, k[key + d + t]), s1);
+                            s2 = qt.fma(FloatVector.broadcast(FLOATS, k[key + 2 * d + t]), s2);
+                            s3 = qt.fma(FloatVector.broadcast(FLOATS, k[key + 3 * d + t]), s3);
+                        }
+                        s0.intoArray(scores, m * FLOAT_LANES);
+                        s1.intoArray(scores, (m + 1) * FLOAT_LANES);
+                        s2.intoArray(scores, (m + 2) * FLOAT_LANES);
+                        s3.intoArray(scores, (m + 3) * FLOAT_LANES);
+                        max = max.max(s0).max(s1).max(s2).max(s3);
+                    }
+                    for (; m < n; m++) { // remaining keys, one at a time
                         FloatVector s = FloatVector.zero(FLOATS);
                         int key = m * d + head;
                         for (int t = 0; t < dh; t++) {
@@ -137,7 +155,7 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                     FloatVector sum = nullScore == null ? FloatVector.zero(FLOATS) : DeterministicMath.exp(nullScore.sub(max));
                     FloatVector weighted = FloatVector.zero(FLOATS);
                     int uRow = j * keys.stride;
-                    for (int m = 0; m < n; m++) {
+                    for (m = 0; m < n; m++) {
                         FloatVector e = DeterministicMath.exp(FloatVector.fromArray(FLOATS, scores, m * FLOAT_LANES).sub(max));
                         sum = sum.add(e);
                         weighted = e.fma(FloatVector.broadcast(FLOATS, u[uRow + m]), weighted);
