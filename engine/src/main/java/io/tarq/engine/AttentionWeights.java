@@ -5,8 +5,8 @@ import io.tarq.layout.TarqTensors;
 
 /**
  * One attention block's parameters on the heap, laid out for the kernels: projections transposed ({@code [in][out]})
- * so that {@code linear} broadcasts inputs over output lanes, and the query projection pre-scaled by 1/√dh so that no
- * kernel multiplies by it. {@code wo} is kept as stored ({@code [out][in]}): read as a transposed matrix it computes
+ * so that {@code linear} broadcasts inputs over output lanes, and the query projection pre-scaled by log₂(e)/√dh (see
+ * {@link #QUERY_SCALE}) so that no kernel multiplies by it. {@code wo} is kept as stored ({@code [out][in]}): read as a transposed matrix it computes
  * {@code g = Woᵀ·r}, the serving identity's per-request vector.
  */
 final class AttentionWeights {
@@ -22,7 +22,7 @@ final class AttentionWeights {
     final float[] nullK; // [h][dh] or null
 
     AttentionWeights(TarqModelFile file, String prefix, int d, int headDim, String nullKeyName) {
-        float scale = (float) (1 / Math.sqrt(headDim));
+        float scale = queryScale(headDim);
         this.wqT = prefix.equals(TarqTensors.RQ_ATTN) ? null : scaled(transpose(floats(file, prefix, "wq"), d, d), scale);
         this.bq = prefix.equals(TarqTensors.RQ_ATTN) ? null : scaled(floats(file, prefix, "bq"), scale);
         this.wkT = transpose(floats(file, prefix, "wk"), d, d);
@@ -33,6 +33,17 @@ final class AttentionWeights {
         this.woT = transpose(wo, d, d);
         this.bo = floats(file, prefix, "bo");
         this.nullK = nullKeyName == null ? null : file.findTensor(nullKeyName).map(t -> t.toFloatArray()).orElse(null);
+    }
+
+    /**
+     * Queries are scaled by log₂(e)/√dh: the kernels' softmax is then {@code 2^(s − max)}, which needs no range
+     * reduction by ln 2 (the exponential is the kernels' costliest part), and equals the contract's
+     * {@code exp((q·k)/√dh − max)}.
+     */
+    static final String QUERY_SCALE = "log2(e)/sqrt(dh)";
+
+    static float queryScale(int headDim) {
+        return (float) (1 / (Math.log(2) * Math.sqrt(headDim)));
     }
 
     private static float[] floats(TarqModelFile file, String prefix, String parameter) {

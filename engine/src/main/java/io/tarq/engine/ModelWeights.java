@@ -10,7 +10,7 @@ import io.tarq.layout.safetensors.TensorView;
 /**
  * Everything a request reads that does not grow with the catalog, copied to the heap once at load in the layout the
  * kernels want; plus the one user-independent product of the contract's serving identity, the codeword queries
- * {@code Qc[l·K + k] = (C_l[k]·Wq_lᵀ + bq_l)/√dh}, shape [L·K][d], stored in the blocked layout of
+ * {@code Qc[l·K + k] = (C_l[k]·Wq_lᵀ + bq_l)·log₂(e)/√dh}, shape [L·K][d], stored in the blocked layout of
  * {@link QueryBlocks}. Catalog-sized tensors stay mapped.
  */
 final class ModelWeights {
@@ -30,7 +30,7 @@ final class ModelWeights {
     final float tau;
     final float beta;
     final AttentionWeights rq;
-    final float[] codewordQueries; // [L·K][d], scaled by 1/√dh, in QueryBlocks layout (blocks of 16, transposed)
+    final float[] codewordQueries; // [L·K][d], scaled by log₂(e)/√dh, in QueryBlocks layout (blocks of 16, transposed)
     /** DIN-style teacher head, or null: [3d][f_ta], [f_ta], [f_ta], and its output bias. */
     final float[] taMlp0T;
     final float[] taMlp0Bias;
@@ -76,7 +76,7 @@ final class ModelWeights {
     /** The student's queries do not depend on the user: project every codeword once, per level. */
     private static float[] codewordQueries(TarqModelFile file, KernelSupport kernels, TarqDimensions dm) {
         int d = dm.d(), levels = dm.levels(), k = dm.codebookSize();
-        float scale = (float) (1 / Math.sqrt(dm.headDim()));
+        float scale = AttentionWeights.queryScale(dm.headDim());
         float[] codebooks = file.tensor(TarqTensors.RQ_CODEBOOKS).toFloatArray();
         TensorView wq = file.tensor(TarqTensors.attn(TarqTensors.RQ_ATTN, "wq"));
         TensorView bq = file.tensor(TarqTensors.attn(TarqTensors.RQ_ATTN, "bq"));

@@ -7,7 +7,7 @@ package io.tarq.engine.kernel;
  * <pre>
  *   readout(q) = Σ_j softmax(q_j·K_jᵀ [, q_j·null_k[j]]) · [u_j, 0]     (the caller adds ⟨bo, r⟩)
  * </pre>
- * Queries arrive already scaled by 1/√dh. Layouts (flat, row-major), with {@code stride} = capacity rounded up to
+ * Queries arrive already scaled by log₂(e)/√dh (softmax in base 2, see {@link KernelSupport}). Layouts (flat, row-major), with {@code stride} = capacity rounded up to
  * 16; the keys twice, for the two ways kernels put lanes on them:
  * <pre>
  *   keys   [n][d]            component t of key m of head j at keys[m·d + j·dh + t]  (lanes over queries)

@@ -7,6 +7,9 @@ import java.lang.foreign.MemorySegment;
  * {@code PanamaKernels} the Vector API implementation that must agree with it (exactly for integer kernels, within
  * float rounding for float ones). Kernels are stateless; every buffer belongs to the caller.
  *
+ * <p>Queries arrive scaled by log₂(e)/√dh and every softmax is computed as {@code 2^(s − max)}: the same weights as
+ * the contract's {@code e^(q·k/√dh − max)}, without the exponential's range reduction by ln 2.
+ *
  * <p>Shapes follow the paper: {@code codes[L][stride]} is one request's candidate codes, level-major, {@code lut[L][K]}
  * its lookup table.
  */
@@ -32,7 +35,7 @@ public interface KernelSupport {
     int QUERY_BLOCK = 16;
 
     /**
-     * Attention readouts of {@code count} query rows (scaled by 1/√dh) through the serving identity; {@code out[i]}
+     * Attention readouts of {@code count} query rows through the serving identity; {@code out[i]}
      * receives the readout without the ⟨bo, r⟩ constant. Queries come in blocks of {@link #QUERY_BLOCK}, transposed
      * so that vector lanes run over queries (see {@link QueryBlocks}): component c of query i at
      * {@code queriesT[((i / 16)·d + c)·16 + i % 16]}, the last block padded. {@code scores} is scratch of at least

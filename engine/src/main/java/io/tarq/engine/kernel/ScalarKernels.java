@@ -10,6 +10,13 @@ public final class ScalarKernels implements KernelSupport {
     private ScalarKernels() {
     }
 
+    /** 2^x: queries come scaled by log₂(e)/√dh, so this is the contract's e^(x·ln 2). */
+    public static float exp2(float x) {
+        return (float) Math.exp(x * LN2);
+    }
+
+    private static final double LN2 = Math.log(2);
+
     @Override
     public String name() {
         return "scalar";
@@ -74,10 +81,10 @@ public final class ScalarKernels implements KernelSupport {
                 if (max == Float.NEGATIVE_INFINITY) {
                     continue; // n = 0 and no null key: the head adds nothing, the readout is ⟨bo, r⟩ alone
                 }
-                float sum = nullK == null ? 0f : (float) Math.exp(nullScore - max); // the null key's value is 0
+                float sum = nullK == null ? 0f : exp2(nullScore - max); // the null key's value is 0
                 float weighted = 0;
                 for (int m = 0; m < n; m++) {
-                    float e = (float) Math.exp(scores[m] - max);
+                    float e = exp2(scores[m] - max);
                     sum += e;
                     weighted += e * u[j * keys.stride + m];
                 }
@@ -117,9 +124,9 @@ public final class ScalarKernels implements KernelSupport {
                 if (max == Float.NEGATIVE_INFINITY) {
                     continue;
                 }
-                float sum = nullK == null ? 0f : (float) Math.exp(nullScore - max);
+                float sum = nullK == null ? 0f : exp2(nullScore - max);
                 for (int m = 0; m < n; m++) {
-                    float e = (float) Math.exp(scores[m] - max);
+                    float e = exp2(scores[m] - max);
                     scores[m] = e;
                     sum += e;
                 }

@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code lanewise(EXP)} runs a vector math library in C2 but {@code Math.exp} per lane before; both change results
  * in the last bits as a method warms up. A server's scores must not change after warm-up, and two threads must agree
  * on a request whatever their JIT state, so the kernels use these instead: a fixed pairwise tree of lanewise adds,
- * and an exponential made of IEEE operations only (add, multiply, fused multiply-add, exact conversions), each of
+ * and a base-2 exponential made of IEEE operations only (add, multiply, fused multiply-add, exact conversions), each of
  * which every compilation state rounds identically.
  */
 final class DeterministicMath {
@@ -26,16 +26,13 @@ final class DeterministicMath {
     private static final VectorShuffle<Float> ROTATE_2 = VectorShuffle.iota(FLOATS, 2, 1, true);
     private static final VectorShuffle<Float> ROTATE_1 = VectorShuffle.iota(FLOATS, 1, 1, true);
 
-    // Cephes expf: e^x = 2^k · e^r with k = round(x / ln 2), |r| ≤ ln(2)/2, e^r by a degree-6 polynomial
-    // (relative error below 2e-7); ln 2 split in two so that x − k·ln 2 is exact.
-    private static final float LOG2E = 1.44269504088896341f;
-    private static final float LN2_HIGH = 0.693359375f;
-    private static final float LN2_LOW = -2.12194440e-4f;
+    // Cephes exp2f: 2^x = 2^k · 2^f with k = round(x) and f = x − k in [−1/2, 1/2] (exact), 2^f by a degree-6
+    // polynomial (relative error below 2e-7). No range reduction by ln 2 is needed: that is why queries are scaled by
+    // log₂(e) and the kernels compute softmax in base 2.
     private static final float ROUNDING = 12582912f; // 1.5 · 2^23: t + R − R rounds t to an integer, ties to even
-    private static final float MIN_INPUT = -87.33654f; // e^x stays a normal float
-    private static final float MAX_INPUT = 88.72283f;
-    private static final float[] POLYNOMIAL = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
-            4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+    private static final float MIN_INPUT = -126f;    // 2^x stays a normal float
+    private static final float[] POLYNOMIAL = {1.535336188319500e-4f, 1.339887440266574e-3f, 9.618437357674640e-3f,
+            5.550332471162809e-2f, 2.402264791363012e-1f, 6.931472028550421e-1f, 1f};
 
     private DeterministicMath() {
     }
@@ -51,18 +48,19 @@ final class DeterministicMath {
         return v.lane(0);
     }
 
-    /** e^x lane by lane; inputs below −87.3 give e^−87.3 (≈ 1e−38), which no softmax sum notices. */
-    static FloatVector exp(FloatVector x) {
-        x = x.max(MIN_INPUT).min(MAX_INPUT);
-        FloatVector k = x.mul(LOG2E).add(ROUNDING).sub(ROUNDING);
-        FloatVector r = k.fma(FloatVector.broadcast(FLOATS, -LN2_HIGH), x);
-        r = k.fma(FloatVector.broadcast(FLOATS, -LN2_LOW), r);
+    /**
+     * 2^x lane by lane for x ≤ 0 (softmax arguments {@code s − max}); inputs below −126 give 2^−126 (≈ 1e−38), which
+     * no softmax sum notices. Larger inputs are outside its contract.
+     */
+    static FloatVector exp2(FloatVector x) {
+        x = x.max(MIN_INPUT);
+        FloatVector k = x.add(ROUNDING).sub(ROUNDING);
+        FloatVector f = x.sub(k);
         FloatVector p = FloatVector.broadcast(FLOATS, POLYNOMIAL[0]);
         for (int i = 1; i < POLYNOMIAL.length; i++) {
-            p = p.fma(r, FloatVector.broadcast(FLOATS, POLYNOMIAL[i]));
+            p = p.fma(f, FloatVector.broadcast(FLOATS, POLYNOMIAL[i]));
         }
-        FloatVector y = p.mul(r.mul(r)).add(r).add(1f);
         IntVector exponent = ((IntVector) k.convertShape(VectorOperators.F2I, INTS, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
-        return y.mul(exponent.reinterpretAsFloats());
+        return p.mul(exponent.reinterpretAsFloats());
     }
 }

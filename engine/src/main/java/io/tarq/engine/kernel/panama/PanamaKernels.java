@@ -152,11 +152,11 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                     } else if (n == 0) {
                         continue; // no keys and no null key: the head adds nothing
                     }
-                    FloatVector sum = nullScore == null ? FloatVector.zero(FLOATS) : DeterministicMath.exp(nullScore.sub(max));
+                    FloatVector sum = nullScore == null ? FloatVector.zero(FLOATS) : DeterministicMath.exp2(nullScore.sub(max));
                     FloatVector weighted = FloatVector.zero(FLOATS);
                     int uRow = j * keys.stride;
                     for (m = 0; m < n; m++) {
-                        FloatVector e = DeterministicMath.exp(FloatVector.fromArray(FLOATS, scores, m * FLOAT_LANES).sub(max));
+                        FloatVector e = DeterministicMath.exp2(FloatVector.fromArray(FLOATS, scores, m * FLOAT_LANES).sub(max));
                         sum = sum.add(e);
                         weighted = e.fma(FloatVector.broadcast(FLOATS, u[uRow + m]), weighted);
                     }
@@ -199,14 +199,14 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                 FloatVector sum = FloatVector.zero(FLOATS);
                 for (int m = 0; m < n; m += FLOAT_LANES) {
                     VectorMask<Float> live = FLOATS.indexInRange(m, n);
-                    FloatVector e = DeterministicMath.exp(FloatVector.fromArray(FLOATS, scores, m).sub(shift).blend(0f, live.not()))
+                    FloatVector e = DeterministicMath.exp2(FloatVector.fromArray(FLOATS, scores, m).sub(shift).blend(0f, live.not()))
                             .blend(0f, live.not());
                     e.intoArray(scores, m);
                     sum = sum.add(e);
                 }
                 float total = DeterministicMath.sum(sum);
                 if (nullK != null) {
-                    total += (float) Math.exp(nullScore - maxScore);
+                    total += ScalarKernels.exp2(nullScore - maxScore);
                 }
                 float inverse = 1 / total;
                 if (valuesByLanes) {

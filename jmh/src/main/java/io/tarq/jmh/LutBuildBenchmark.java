@@ -1,0 +1,112 @@
+package io.tarq.jmh;
+
+import io.tarq.engine.kernel.AttentionKeys;
+import io.tarq.engine.kernel.KernelSupport;
+import io.tarq.engine.kernel.QueryBlocks;
+import io.tarq.engine.kernel.ScalarKernels;
+import io.tarq.engine.kernel.panama.PanamaKernels;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The LUT build's attention (L·K = 768 codeword rows over n keys, d = 64, h = 4) beside an FMA-peak loop, in one run,
+ * so its multiply-add throughput can be stated as a fraction of what the core does. Multiply-adds a build: L·K·n·d for
+ * the scores plus L·K·n·h for the u-weighted sums (the exponentials are not counted).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Fork(value = 3, jvmArgsAppend = {"-Xms1g", "-Xmx1g", "-XX:+AlwaysPreTouch", "--add-modules=jdk.incubator.vector"})
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class LutBuildBenchmark {
+    public enum Impl { SCALAR, PANAMA }
+
+    static final int QUERIES = 3 * 256;
+    static final int D = 64;
+    static final int HEADS = 4;
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    /** Independent accumulators of the peak loop: enough to cover FMA latency × ports. */
+    static final int CHAINS = 12;
+    static final int PEAK_STEPS = 100_000;
+
+    @Param({"SCALAR", "PANAMA"})
+    public Impl impl;
+
+    @Param({"50"})
+    public int history;
+
+    private KernelSupport kernels;
+    private AttentionKeys keys;
+    private float[] queriesT;
+    private float[] scores;
+    private float[] out;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        kernels = impl == Impl.SCALAR ? ScalarKernels.INSTANCE : new PanamaKernels();
+        SplittableRandom random = new SplittableRandom(2);
+        keys = new AttentionKeys(HEADS, D / HEADS, history, null);
+        keys.fill(gaussian(random, history * D), gaussian(random, history * D), gaussian(random, D), history);
+        float[] queries = gaussian(random, QUERIES * D);
+        queriesT = new float[QueryBlocks.length(QUERIES, D)];
+        QueryBlocks.block(queries, 0, QUERIES, D, queriesT);
+        scores = new float[QueryBlocks.BLOCK * keys.capacity()];
+        out = new float[QUERIES];
+    }
+
+    /** One LUT build: 768 attention readouts. */
+    @Benchmark
+    public float[] lutBuild() {
+        kernels.attendRows(queriesT, QUERIES, keys, scores, out);
+        return out;
+    }
+
+    /**
+     * {@value #PEAK_STEPS} steps of {@value #CHAINS} independent vector FMAs on registers: the core's multiply-add peak
+     * in this JVM. Multiply-adds a call: PEAK_STEPS × CHAINS × lanes.
+     */
+    @Benchmark
+    public float fmaPeak() {
+        FloatVector a = FloatVector.broadcast(FLOATS, 0.999f);
+        FloatVector b = FloatVector.broadcast(FLOATS, 1e-3f);
+        FloatVector c0 = a, c1 = a, c2 = a, c3 = a, c4 = a, c5 = a, c6 = a, c7 = a, c8 = a, c9 = a, c10 = a, c11 = a;
+        for (int i = 0; i < PEAK_STEPS; i++) {
+            c0 = c0.fma(a, b);
+            c1 = c1.fma(a, b);
+            c2 = c2.fma(a, b);
+            c3 = c3.fma(a, b);
+            c4 = c4.fma(a, b);
+            c5 = c5.fma(a, b);
+            c6 = c6.fma(a, b);
+            c7 = c7.fma(a, b);
+            c8 = c8.fma(a, b);
+            c9 = c9.fma(a, b);
+            c10 = c10.fma(a, b);
+            c11 = c11.fma(a, b);
+        }
+        return c0.add(c1).add(c2).add(c3).add(c4).add(c5).add(c6).add(c7).add(c8).add(c9).add(c10).add(c11).lane(0);
+    }
+
+    private static float[] gaussian(SplittableRandom random, int n) {
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = (float) (random.nextGaussian() * 0.3);
+        }
+        return out;
+    }
+}

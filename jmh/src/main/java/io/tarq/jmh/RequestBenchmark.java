@@ -1,0 +1,100 @@
+package io.tarq.jmh;
+
+import io.tarq.engine.Mode;
+import io.tarq.engine.Scorer;
+import io.tarq.engine.TarqModel;
+import io.tarq.engine.synth.SyntheticModel;
+import io.tarq.engine.synth.SyntheticModelSpec;
+import java.io.IOException;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One whole request, one thread, through the id API (ids resolved, user side, mode-specific work, candidate scan):
+ * the contract's defaults d = 64, h = 4, n = 50, L = 3, K = 256 on a synthetic catalog of {@code items} items.
+ * Requests rotate through 32 pre-drawn ones (random user, history and candidates), so caches see a realistic mix.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(org.openjdk.jmh.annotations.Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+// Equal -Xms/-Xmx and pre-touch keep heap growth out of the measurement; 3 forks expose run-to-run variance.
+@Fork(value = 3, jvmArgsAppend = {"-Xms4g", "-Xmx4g", "-XX:+AlwaysPreTouch", "--add-modules=jdk.incubator.vector"})
+// The request path is hot after a few hundred requests; 3 s covers C2 of every kernel at M = 1,000.
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class RequestBenchmark {
+    public enum ScoringMode { TT, TARQ, TARQ_F32, TA }
+
+    @Param({"TT", "TARQ", "TARQ_F32", "TA"})
+    public ScoringMode mode;
+
+    @Param({"1000", "5000", "20000", "50000"})
+    public int candidates;
+
+    @Param({"50"})
+    public int history;
+
+    @Param({"1000000"})
+    public int items;
+
+    private TarqModel model;
+    private Scorer scorer;
+    private Mode scoring;
+    private long[] users;
+    private long[][] histories;
+    private long[][] requests;
+    private float[] out;
+    private int next;
+
+    @Setup(Level.Trial)
+    public void setUp() throws IOException {
+        SyntheticModelSpec spec = SyntheticModelSpec.defaults(items).withNMax(Math.max(100, history));
+        model = TarqModel.open(Models.synthetic(spec));
+        scorer = model.newScorer();
+        scoring = Mode.valueOf(mode.name());
+        SplittableRandom random = new SplittableRandom(17);
+        users = new long[32];
+        histories = new long[32][history];
+        requests = new long[32][candidates];
+        for (int r = 0; r < 32; r++) {
+            users[r] = SyntheticModel.userId(random.nextInt(spec.users()));
+            for (int i = 0; i < history; i++) {
+                histories[r][i] = SyntheticModel.itemId(random.nextInt(items));
+            }
+            for (int i = 0; i < candidates; i++) {
+                requests[r][i] = SyntheticModel.itemId(random.nextInt(items));
+            }
+        }
+        out = new float[candidates];
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        for (float s : out) {
+            if (!Float.isFinite(s)) {
+                throw new IllegalStateException("a logit is " + s);
+            }
+        }
+        model.close();
+    }
+
+    @Benchmark
+    public float request() {
+        int r = next++ & 31;
+        scorer.score(scoring, users[r], histories[r], requests[r], out);
+        return out[r];
+    }
+}
