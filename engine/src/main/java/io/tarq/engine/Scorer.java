@@ -137,7 +137,7 @@ public final class Scorer {
         userKeys = new AttentionKeys(heads, dh, nMax, null);
         taKeys = new AttentionKeys(heads, dh, nMax, w.ta.nullK);
         rqKeys = new AttentionKeys(heads, dh, nMax, w.rq.nullK);
-        scores = new float[QueryBlocks.BLOCK * seqKeys.capacity()];
+        scores = new float[KernelSupport.SCORES_PER_KEY * seqKeys.capacity()];
         userQuery = new float[d];
         userAttended = new float[d];
         userIn = new float[2 * d];

@@ -65,7 +65,7 @@ public class LutBuildBenchmark {
         float[] queries = gaussian(random, QUERIES * D);
         queriesT = new float[QueryBlocks.length(QUERIES, D)];
         QueryBlocks.block(queries, 0, QUERIES, D, queriesT);
-        scores = new float[QueryBlocks.BLOCK * keys.capacity()];
+        scores = new float[KernelSupport.SCORES_PER_KEY * keys.capacity()];
         out = new float[QUERIES];
     }
 

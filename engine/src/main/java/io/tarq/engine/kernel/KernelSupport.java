@@ -34,12 +34,15 @@ public interface KernelSupport {
     /** Queries per block of {@link #attendRows}'s query layout. */
     int QUERY_BLOCK = 16;
 
+    /** Floats of {@code scores} scratch the attention kernels need a key. */
+    int SCORES_PER_KEY = QUERY_BLOCK;
+
     /**
      * Attention readouts of {@code count} query rows through the serving identity; {@code out[i]}
      * receives the readout without the ⟨bo, r⟩ constant. Queries come in blocks of {@link #QUERY_BLOCK}, transposed
      * so that vector lanes run over queries (see {@link QueryBlocks}): component c of query i at
      * {@code queriesT[((i / 16)·d + c)·16 + i % 16]}, the last block padded. {@code scores} is scratch of at least
-     * {@code 16 · keys.capacity()} floats.
+     * {@code SCORES_PER_KEY · keys.capacity()} floats.
      */
     void attendRows(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out);
 
@@ -47,7 +50,7 @@ public interface KernelSupport {
      * Full attention outputs (before the output projection) of {@code count} query rows, for the attentions whose
      * output is a vector rather than a readout (the sequence block, the user attention, the DIN teacher head):
      * {@code out[i][j-block] = Σ_m softmax_j(q_j·K_jᵀ [, null])[m] · values[m][j-block]}, zero for a head with no
-     * keys and no null key. {@code values [n][d]} row-major; {@code out [count][d]}.
+     * keys and no null key. {@code values [n][d]} row-major; {@code out [count][d]}. {@code scores} as for {@link #attendRows}.
      */
     void attendValues(float[] queries, int count, AttentionKeys keys, float[] values, float[] scores, float[] out);
 

@@ -146,7 +146,7 @@ class KernelEquivalenceTest {
             float[] expected = new float[count];
             float[] actual = new float[count + 1];
             actual[count] = 12345f; // the kernel must not write past count
-            float[] scores = new float[QueryBlocks.BLOCK * keys.capacity()];
+            float[] scores = new float[KernelSupport.SCORES_PER_KEY * keys.capacity()];
             scalar.attendRows(blocked, count, keys, scores, expected);
             panama.attendRows(blocked, count, keys, scores, actual);
             assertEquals(12345f, actual[count]);
@@ -176,7 +176,7 @@ class KernelEquivalenceTest {
             float[] expected = new float[count * d];
             float[] actual = new float[count * d];
             java.util.Arrays.fill(actual, Float.NaN); // the kernel must write every entry
-            float[] scores = new float[QueryBlocks.BLOCK * keys.capacity()];
+            float[] scores = new float[KernelSupport.SCORES_PER_KEY * keys.capacity()];
             scalar.attendValues(queries, count, keys, values, scores, expected);
             panama.attendValues(queries, count, keys, values, scores, actual);
             for (int i = 0; i < count * d; i++) {
