@@ -13,7 +13,9 @@ final class Models {
 
     static Path synthetic(SyntheticModelSpec spec) throws IOException {
         Path dir = Path.of(System.getProperty("tarq.jmh.models", "target/jmh-models"));
-        Path file = dir.resolve("synth-" + spec.items() + "-d" + spec.d() + "-L" + spec.levels() + "-K" + spec.codebookSize()
+        // Every field of the spec that changes the bytes is in the name.
+        Path file = dir.resolve("synth-" + spec.items() + "-u" + spec.users() + "-d" + spec.d() + "-h" + spec.heads()
+                + "-dv" + spec.dv() + "-f" + spec.mlpHidden() + "-n" + spec.nMax() + "-L" + spec.levels() + "-K" + spec.codebookSize()
                 + (spec.nullKeys() ? "-null" : "") + (spec.taMlpHidden() > 0 ? "-din" + spec.taMlpHidden() : "")
                 + "-s" + spec.seed() + "-g" + SyntheticModel.GENERATOR_VERSION + ".safetensors");
         if (!Files.exists(file)) {

@@ -50,6 +50,11 @@ public class RequestBenchmark {
     @Param({"1000000"})
     public int items;
 
+    /** The n_max the synthetic model is written with: 100 (the contract's default), more when n asks for it. */
+    static int nMaxFor(int history) {
+        return Math.max(100, history);
+    }
+
     private TarqModel model;
     private Scorer scorer;
     private Mode scoring;
@@ -61,7 +66,7 @@ public class RequestBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
-        SyntheticModelSpec spec = SyntheticModelSpec.defaults(items).withNMax(Math.max(100, history));
+        SyntheticModelSpec spec = SyntheticModelSpec.defaults(items).withNMax(nMaxFor(history));
         model = TarqModel.open(Models.synthetic(spec));
         scorer = model.newScorer();
         scoring = Mode.valueOf(mode.name());

@@ -105,6 +105,70 @@ class TarqCliTest {
         assertTrue(r.out().contains("item.codes             U8   [3, 2000]"), r.out());
     }
 
+    static long item(int row) {
+        return io.tarq.engine.synth.SyntheticModel.itemId(row);
+    }
+
+    @Test
+    void scoreWritesOneLineOfLogitsARequestInCandidateOrder() throws IOException {
+        Path in = Files.writeString(dir.resolve("req.jsonl"), "{\"user\": 3, \"history\": [" + item(1) + ", " + item(2)
+                + "], \"candidates\": [" + item(5) + ", " + item(6) + "]}\n\n{\"user\": 999999, \"history\": [], \"candidates\": ["
+                + item(7) + "]}\n");
+        Path out = dir.resolve("scores.jsonl");
+        for (String mode : new String[] {"tt", "tarq", "tarq-f32", "ta"}) {
+            Run r = run("score", model.toString(), "--input", in.toString(), "--output", out.toString(), "--mode", mode);
+            assertEquals(0, r.exit(), r.err());
+            var lines = Files.readAllLines(out);
+            assertEquals(2, lines.size(), "a blank line is skipped");
+            assertTrue(lines.get(0).matches("\\{\"scores\":\\[-?[0-9.E-]+,-?[0-9.E-]+\\]\\}"), lines.get(0));
+            assertTrue(lines.get(1).matches("\\{\"scores\":\\[-?[0-9.E-]+\\]\\}"), lines.get(1));
+        }
+        try (var tarq = io.tarq.engine.TarqModel.open(model)) {
+            float[] expected = new float[2];
+            tarq.newScorer().score(io.tarq.engine.Mode.TA, 3, new long[] {item(1), item(2)}, new long[] {item(5), item(6)}, expected);
+            assertEquals("{\"scores\":[" + expected[0] + "," + expected[1] + "]}", Files.readAllLines(out).get(0));
+        }
+    }
+
+    @Test
+    void scoreNamesAnUnknownCandidateAndItsLineAndWritesNothing() throws IOException {
+        Path in = Files.writeString(dir.resolve("unknown.jsonl"), "{\"user\": 1, \"history\": [], \"candidates\": [" + item(1)
+                + "]}\n{\"user\": 1, \"history\": [], \"candidates\": [" + item(2) + ", 31337]}\n");
+        Path out = dir.resolve("unknown-scores.jsonl");
+        Run r = run("score", model.toString(), "--input", in.toString(), "--output", out.toString());
+        assertEquals(TarqCli.EXIT_FAULT, r.exit());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().contains(in + ": line 2: candidate id 31337 is not in the catalog"), r.err());
+        assertTrue(!Files.exists(out), "no partial output");
+        try (var files = Files.list(dir)) {
+            assertTrue(files.noneMatch(f -> f.getFileName().toString().contains("partial")));
+        }
+
+        Run skipped = run("score", model.toString(), "--input", in.toString(), "--output", out.toString(), "--skip-unknown");
+        assertEquals(0, skipped.exit(), skipped.err());
+        assertTrue(Files.readAllLines(out).get(1).endsWith(",null]}"), Files.readAllLines(out).get(1));
+    }
+
+    @Test
+    void scoreNamesAMalformedLine() throws IOException {
+        Path in = Files.writeString(dir.resolve("bad.jsonl"), "{\"user\": 1, \"history\": [], \"candidates\": []}\n{\"user\": 1,\n");
+        Run r = run("score", model.toString(), "--input", in.toString(), "--output", dir.resolve("bad-out.jsonl").toString());
+        assertEquals(TarqCli.EXIT_FAULT, r.exit());
+        assertTrue(r.err().contains(in + ": line 2: "), r.err());
+        assertEquals(TarqCli.EXIT_USAGE, run("score", model.toString(), "--input", in.toString(), "--output", "x", "--mode", "fast").exit());
+    }
+
+    @Test
+    void benchPrintsEveryModeAsJson() {
+        Run r = run("bench", model.toString(), "--candidates", "300", "--history", "10", "--seconds", "1", "--json");
+        assertEquals(0, r.exit(), r.err());
+        String json = r.out().strip();
+        assertTrue(json.startsWith("{\"implementation\": \"panama\", \"modes\": {\"tt\": {\"p50_us\": "), json);
+        for (String mode : new String[] {"\"tarq\": {", "\"tarq-f32\": {", "\"ta\": {", "\"p99_us\"", "\"p999_us\"", "\"requests_per_s\""}) {
+            assertTrue(json.contains(mode), mode + " in " + json);
+        }
+    }
+
     @Test
     void helpListsEveryFlagWithItsDefault() {
         Run r = run("synth", "--help");

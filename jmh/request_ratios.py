@@ -1,0 +1,29 @@
+#!/usr/bin/env python3
+"""Slopes and ratios from a RequestBenchmark M sweep (JMH JSON), as docs/benchmarks.md states them.
+
+    python3 jmh/request_ratios.py RESULTS.json
+"""
+import json
+import sys
+
+
+def main():
+    t = {}
+    for r in json.load(open(sys.argv[1])):
+        if r["benchmark"].endswith("RequestBenchmark.request"):
+            p = r["params"]
+            t[(p["mode"], int(p["candidates"]))] = r["primaryMetric"]["score"]
+    ms = sorted({m for _, m in t})
+    lo, hi = ms[0], ms[-1]
+    slope = {mode: (t[(mode, hi)] - t[(mode, lo)]) / (hi - lo) * 1e3 for mode in ("TT", "TARQ", "TARQ_F32", "TA") if (mode, hi) in t}
+    print(f"per-candidate slope, M = {lo:,} .. {hi:,} (ns a candidate):")
+    for mode, s in slope.items():
+        print(f"  {mode:9s} {s:8.1f}")
+    print(f"  TARQ / TT slope  {slope['TARQ'] / slope['TT']:.2f}   (target <= 1.2)")
+    print(f"  TA / TARQ slope  {slope['TA'] / slope['TARQ']:.2f}   (target >= 10)")
+    for m in ms:
+        print(f"M = {m:>6,}: TA / TARQ = {t[('TA', m)] / t[('TARQ', m)]:.2f}, TARQ / TT = {t[('TARQ', m)] / t[('TT', m)]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+package io.tarq.tools.jsonl;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class RequestLineParserTest {
+    private final RequestLineParser parser = new RequestLineParser();
+
+    @Test
+    void parsesARequestInAnyKeyOrderWithAnyWhitespace() throws RequestFormatException {
+        RequestLine r = parser.parse(" {\"candidates\" : [ 3 ,4,-5 ] ,\t\"user\":-7, \"history\":[]} ");
+        assertEquals(-7, r.user());
+        assertArrayEquals(new long[0], r.history());
+        assertArrayEquals(new long[] {3, 4, -5}, r.candidates());
+    }
+
+    @Test
+    void idsKeepAll64Bits() throws RequestFormatException {
+        RequestLine r = parser.parse("{\"user\": 9223372036854775807, \"history\": [-9223372036854775808, 9007199254740993],"
+                + " \"candidates\": [0, -0]}");
+        assertEquals(Long.MAX_VALUE, r.user());
+        assertArrayEquals(new long[] {Long.MIN_VALUE, 9007199254740993L}, r.history()); // 2^53 + 1: a double would lose it
+        assertArrayEquals(new long[] {0, 0}, r.candidates());
+    }
+
+    @Test
+    void longListsGrowTheBuffer() throws RequestFormatException {
+        SplittableRandom random = new SplittableRandom(1);
+        long[] ids = random.longs(5000).toArray();
+        StringBuilder line = new StringBuilder("{\"user\":1,\"history\":[],\"candidates\":[");
+        for (int i = 0; i < ids.length; i++) {
+            line.append(i == 0 ? "" : ",").append(ids[i]);
+        }
+        assertArrayEquals(ids, parser.parse(line.append("]}").toString()).candidates());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "''                                                          | expected '{'",
+            "{}                                                          | missing \"user\"",
+            "{\"user\":1,\"history\":[]}                                 | missing \"candidates\"",
+            "{\"user\":1,\"candidates\":[]}                              | missing \"history\"",
+            "{\"user\":1,\"user\":2,\"history\":[],\"candidates\":[]}    | \"user\" appears twice",
+            "{\"user\":1,\"history\":[],\"candidates\":[],\"x\":1}       | unknown key \"x\"",
+            "{\"user\":1.5,\"history\":[],\"candidates\":[]}             | \"user\" is not an integer id",
+            "{\"user\":\"1\",\"history\":[],\"candidates\":[]}           | \"user\" is not an integer id",
+            "{\"user\":1,\"history\":[1,],\"candidates\":[]}             | \"history[2]\" is not an integer id",
+            "{\"user\":1,\"history\":[1 2],\"candidates\":[]}            | expected ',' or ']' in \"history\"",
+            "{\"user\":1,\"history\":[],\"candidates\":[1e3]}            | \"candidates[1]\" is not an integer id",
+            "{\"user\":1,\"history\":[],\"candidates\":[012]}            | leading zero",
+            "{\"user\":9223372036854775808,\"history\":[],\"candidates\":[]} | does not fit a 64-bit id",
+            "{\"user\":-9223372036854775809,\"history\":[],\"candidates\":[]} | does not fit a 64-bit id",
+            "{\"user\":1,\"history\":[],\"candidates\":[]} x             | unexpected text after the request object",
+            "{\"user\":1,\"history\":[],\"candidates\":[]                | expected ',' or '}'",
+            "[1,2]                                                       | expected '{'"})
+    void rejectsWhatIsNotARequestSayingWhatAndWhere(String line, String fault) {
+        RequestFormatException e = assertThrows(RequestFormatException.class, () -> parser.parse(line));
+        assertTrue(e.getMessage().contains(fault), e.getMessage());
+        assertTrue(e.getMessage().contains("at character "), e.getMessage());
+    }
+}
