@@ -38,6 +38,12 @@ import org.openjdk.jmh.annotations.Warmup;
 public class RequestBenchmark {
     public enum ScoringMode { TT, TARQ, TARQ_F32, TA }
 
+    /** IDS: external ids resolved through the id index; ROWS: catalog rows, for callers that keep them. */
+    public enum Api { IDS, ROWS }
+
+    @Param({"IDS"})
+    public Api api;
+
     @Param({"TT", "TARQ", "TARQ_F32", "TA"})
     public ScoringMode mode;
 
@@ -61,6 +67,9 @@ public class RequestBenchmark {
     private long[] users;
     private long[][] histories;
     private long[][] requests;
+    private int[] userRows;
+    private int[][] historyRows;
+    private int[][] candidateRows;
     private float[] out;
     private int next;
 
@@ -74,13 +83,19 @@ public class RequestBenchmark {
         users = new long[32];
         histories = new long[32][history];
         requests = new long[32][candidates];
+        userRows = new int[32];
+        historyRows = new int[32][history];
+        candidateRows = new int[32][candidates];
         for (int r = 0; r < 32; r++) {
-            users[r] = SyntheticModel.userId(random.nextInt(spec.users()));
+            userRows[r] = random.nextInt(spec.users());
+            users[r] = SyntheticModel.userId(userRows[r]);
             for (int i = 0; i < history; i++) {
-                histories[r][i] = SyntheticModel.itemId(random.nextInt(items));
+                historyRows[r][i] = random.nextInt(items);
+                histories[r][i] = SyntheticModel.itemId(historyRows[r][i]);
             }
             for (int i = 0; i < candidates; i++) {
-                requests[r][i] = SyntheticModel.itemId(random.nextInt(items));
+                candidateRows[r][i] = random.nextInt(items);
+                requests[r][i] = SyntheticModel.itemId(candidateRows[r][i]);
             }
         }
         out = new float[candidates];
@@ -99,7 +114,11 @@ public class RequestBenchmark {
     @Benchmark
     public float request() {
         int r = next++ & 31;
-        scorer.score(scoring, users[r], histories[r], requests[r], out);
+        if (api == Api.IDS) {
+            scorer.score(scoring, users[r], histories[r], requests[r], out);
+        } else {
+            scorer.scoreRows(scoring, userRows[r], historyRows[r], candidateRows[r], out);
+        }
         return out[r];
     }
 }
