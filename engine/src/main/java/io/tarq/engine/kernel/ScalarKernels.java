@@ -55,38 +55,18 @@ public final class ScalarKernels implements KernelSupport {
 
     @Override
     public void attendRows(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out) {
-        int n = keys.n, d = keys.d, dh = keys.headDim, block = QUERY_BLOCK;
-        float[] k = keys.keys, u = keys.u, nullK = keys.nullK;
+        int d = keys.d, dh = keys.headDim, block = QUERY_BLOCK;
         for (int i = 0; i < count; i++) {
-            int q = (i / block) * d * block + i % block; // component c at q + c·block
+            int q = (i / block) * d * block + i % block; // component c of query i at q + c·block
             float readout = 0;
             for (int j = 0; j < keys.heads; j++) {
-                int head = j * dh;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int m = 0; m < n; m++) {
-                    float s = 0;
-                    for (int t = 0; t < dh; t++) {
-                        s += queriesT[q + (head + t) * block] * k[m * d + head + t];
-                    }
-                    scores[m] = s;
-                    max = Math.max(max, s);
-                }
-                float nullScore = 0;
-                if (nullK != null) {
-                    for (int t = 0; t < dh; t++) {
-                        nullScore += queriesT[q + (head + t) * block] * nullK[head + t];
-                    }
-                    max = Math.max(max, nullScore);
-                }
-                if (max == Float.NEGATIVE_INFINITY) {
+                float sum = softmaxWeights(queriesT, q + j * dh * block, block, keys, j, scores);
+                if (sum == 0) {
                     continue; // n = 0 and no null key: the head adds nothing, the readout is ⟨bo, r⟩ alone
                 }
-                float sum = nullK == null ? 0f : exp2(nullScore - max); // the null key's value is 0
                 float weighted = 0;
-                for (int m = 0; m < n; m++) {
-                    float e = exp2(scores[m] - max);
-                    sum += e;
-                    weighted += e * u[j * keys.stride + m];
+                for (int m = 0; m < keys.n; m++) {
+                    weighted += scores[m] * keys.u[j * keys.stride + m];
                 }
                 readout += weighted / sum;
             }
@@ -96,49 +76,60 @@ public final class ScalarKernels implements KernelSupport {
 
     @Override
     public void attendValues(float[] queries, int count, AttentionKeys keys, float[] values, float[] scores, float[] out) {
-        int n = keys.n, d = keys.d, dh = keys.headDim, stride = keys.stride;
-        float[] kT = keys.keysT, nullK = keys.nullK;
+        int d = keys.d, dh = keys.headDim;
         for (int i = 0; i < count; i++) {
-            int q = i * d;
             for (int j = 0; j < keys.heads; j++) {
-                int head = j * dh;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int m = 0; m < n; m++) {
-                    float s = 0;
-                    for (int t = 0; t < dh; t++) {
-                        s += queries[q + head + t] * kT[(head + t) * stride + m];
-                    }
-                    scores[m] = s;
-                    max = Math.max(max, s);
-                }
-                float nullScore = 0;
-                if (nullK != null) {
-                    for (int t = 0; t < dh; t++) {
-                        nullScore += queries[q + head + t] * nullK[head + t];
-                    }
-                    max = Math.max(max, nullScore);
-                }
+                int head = i * d + j * dh;
+                float sum = softmaxWeights(queries, head, 1, keys, j, scores);
                 for (int t = 0; t < dh; t++) {
-                    out[q + head + t] = 0;
+                    out[head + t] = 0;
                 }
-                if (max == Float.NEGATIVE_INFINITY) {
+                if (sum == 0) {
                     continue;
                 }
-                float sum = nullK == null ? 0f : exp2(nullScore - max);
-                for (int m = 0; m < n; m++) {
-                    float e = exp2(scores[m] - max);
-                    scores[m] = e;
-                    sum += e;
-                }
-                float inverse = 1 / sum;
-                for (int m = 0; m < n; m++) {
-                    float weight = scores[m] * inverse;
+                for (int m = 0; m < keys.n; m++) {
+                    float weight = scores[m] / sum;
                     for (int t = 0; t < dh; t++) {
-                        out[q + head + t] += weight * values[m * d + head + t];
+                        out[head + t] += weight * values[m * d + j * dh + t];
                     }
                 }
             }
         }
+    }
+
+    /**
+     * Head j's softmax for one query whose component t is at {@code queries[q + t·step]}: writes the unnormalized
+     * weights {@code 2^(s_m − max)} to {@code scores[0..n)} and returns their sum, the null key's weight included (its
+     * value is 0, so it only adds to the sum); 0 when the head has no key and no null key.
+     */
+    private static float softmaxWeights(float[] queries, int q, int step, AttentionKeys keys, int j, float[] scores) {
+        int n = keys.n, d = keys.d, dh = keys.headDim, head = j * dh;
+        float[] k = keys.keys, nullK = keys.nullK;
+        float max = Float.NEGATIVE_INFINITY;
+        for (int m = 0; m < n; m++) {
+            float s = 0;
+            for (int t = 0; t < dh; t++) {
+                s += queries[q + t * step] * k[m * d + head + t];
+            }
+            scores[m] = s;
+            max = Math.max(max, s);
+        }
+        float nullScore = 0;
+        if (nullK != null) {
+            for (int t = 0; t < dh; t++) {
+                nullScore += queries[q + t * step] * nullK[head + t];
+            }
+            max = Math.max(max, nullScore);
+        }
+        if (max == Float.NEGATIVE_INFINITY) {
+            return 0;
+        }
+        float sum = nullK == null ? 0f : exp2(nullScore - max);
+        for (int m = 0; m < n; m++) {
+            scores[m] = exp2(scores[m] - max);
+            sum += scores[m];
+        }
+        return sum;
     }
 
     @Override
