@@ -1,10 +1,7 @@
 package io.tarq.engine;
 
-import io.tarq.engine.kernel.AttentionKeys;
 import io.tarq.engine.kernel.KernelSupport;
-import io.tarq.engine.kernel.QueryBlocks;
 import io.tarq.layout.IdIndex;
-import io.tarq.layout.Layouts;
 import io.tarq.layout.TarqDimensions;
 import io.tarq.layout.TarqTensors;
 import java.lang.foreign.MemorySegment;
@@ -25,82 +22,33 @@ import java.util.Arrays;
  * one attention row a codeword) and adds L table lookups to the TT scan; TA runs one attention row a candidate.
  */
 public final class Scorer {
-    /** Candidates a TA pass projects and attends at once: bounds the scratch, keeps it in L2. */
-    private static final int TA_CHUNK = 128;
-
     private final TarqModel model;
     private final ModelWeights w;
     private final KernelSupport kernels;
     private final TarqDimensions dims;
-    private final MemorySegment itemEmb;
     private final MemorySegment itemVec;
-    private final MemorySegment userEmb;
-    private final MemorySegment codesByItem;
     private final IdIndex items;
     private final IdIndex users;
-    private final int d;
     private final int levels;
     private final int codebookSize;
 
+    private final UserTower user;
+    private final LookupTables tables;
+    private final CandidateCodes codes;
+    private final TeacherAttention teacher;
+
     private boolean skipUnknown;
-
-    // User side, [n_max][d] each: X, then H; projections; attention outputs.
-    private final int[] historyRows;
-    private final float[] x;
-    private final float[] h;
-    private final float[] q;
-    private final float[] keys;
-    private final float[] values;
-    private final float[] taValues;
-    private final float[] attended;
-    private final float[] projected;
-    private final float[] scores;
-    private final AttentionKeys seqKeys;
-    private final AttentionKeys userKeys;
-    private final AttentionKeys taKeys;
-    private final AttentionKeys rqKeys;
-    private final float[] userQuery;
-    private final float[] userAttended;
-    private final float[] userIn;      // [x_u ; h_u], 2d
-    private final float[] userHidden;  // f
-    private final float[] vu;          // dv
-    private final float[] uHat;        // dv
-    private final float[] r;           // d
-    private final float[] g;           // d
-    private int historyCount;          // n after dropping and truncation
-    private boolean taKeysBuilt;       // TA keys are built once a request, on first use
-    private float taConstant;          // ⟨bo_ta, r⟩
-    private float rqConstant;          // ⟨bo_rq, r⟩
-
-    // Lookup tables.
-    private final float[] lut;         // [L][K]
-    private final byte[] lutU8;        // [L][256]
-    private final float[] levelMin = new float[TarqDimensions.MAX_LEVELS];
-    private float lutBias;
-    private float lutInverseScale;
+    private final int[] historyRows;        // n_max
 
     // Candidates, grown on demand.
     private int[] rows = new int[0];
-    private long[] candidateIds = new long[0];
     private int[] positions = new int[0];   // position in the request of each scored candidate, when some are skipped
     private float[] compact = new float[0];
     private float[] allScores = new float[0];
     private int[] rowsByPosition = new int[0];
     private int scoredCount;                // candidates of the last request that were scored
-    private byte[] codeBlock = new byte[0]; // [L][stride]
-    private short[] sums = new short[0];
 
-    // Exact TA in chunks.
-    private final float[] taEmb;        // [TA_CHUNK][d]
-    private final float[] taQueries;    // [TA_CHUNK][d]
-    private final float[] taQueriesT;   // the same in QueryBlocks layout
-    private final float[] taReadouts;   // [TA_CHUNK]
-    private final float[] taAttended;   // [TA_CHUNK][d]     (DIN head)
-    private final float[] taT;          // [TA_CHUNK][d]     (DIN head)
-    private final float[] dinIn;        // [TA_CHUNK][3d]    (DIN head)
-    private final float[] dinHidden;    // [TA_CHUNK][f_ta]  (DIN head)
-
-    // Top-k.
+    // Top-k and the cascade.
     private final TopKSelector selector = new TopKSelector();
     private final TopK stage = new TopK();
     private int[] stageRows = new int[0];
@@ -113,50 +61,16 @@ public final class Scorer {
         this.kernels = model.kernels();
         this.dims = model.dimensions();
         var file = model.file();
-        this.itemEmb = file.tensor(TarqTensors.ITEM_EMB).segment();
         this.itemVec = file.tensor(TarqTensors.ITEM_VEC).segment();
-        this.userEmb = file.tensor(TarqTensors.USER_EMB).segment();
-        this.codesByItem = model.codesByItem();
         this.items = file.itemIndex();
         this.users = file.userIndex();
-        this.d = dims.d();
         this.levels = dims.levels();
         this.codebookSize = dims.codebookSize();
-        int nMax = dims.nMax(), heads = dims.heads(), dh = dims.headDim();
-
-        historyRows = new int[nMax];
-        x = new float[nMax * d];
-        h = new float[nMax * d];
-        q = new float[nMax * d];
-        keys = new float[nMax * d];
-        values = new float[nMax * d];
-        taValues = new float[nMax * d];
-        attended = new float[nMax * d];
-        projected = new float[nMax * d];
-        seqKeys = new AttentionKeys(heads, dh, nMax, null);
-        userKeys = new AttentionKeys(heads, dh, nMax, null);
-        taKeys = new AttentionKeys(heads, dh, nMax, w.ta.nullK);
-        rqKeys = new AttentionKeys(heads, dh, nMax, w.rq.nullK);
-        scores = new float[KernelSupport.SCORES_PER_KEY * seqKeys.capacity()];
-        userQuery = new float[d];
-        userAttended = new float[d];
-        userIn = new float[2 * d];
-        userHidden = new float[dims.mlpHidden()];
-        vu = new float[dims.dv()];
-        uHat = new float[dims.dv()];
-        r = new float[d];
-        g = new float[d];
-        lut = new float[levels * codebookSize];
-        lutU8 = new byte[levels * 256];
-        taEmb = new float[TA_CHUNK * d];
-        taQueries = new float[TA_CHUNK * d];
-        taQueriesT = new float[QueryBlocks.length(TA_CHUNK, d)];
-        taReadouts = new float[TA_CHUNK];
-        boolean din = w.taMlp0T != null;
-        taAttended = din ? new float[TA_CHUNK * d] : null;
-        taT = din ? new float[TA_CHUNK * d] : null;
-        dinIn = din ? new float[TA_CHUNK * 3 * d] : null;
-        dinHidden = din ? new float[TA_CHUNK * w.taMlpHidden] : null;
+        this.user = new UserTower(file, w, kernels);
+        this.tables = new LookupTables(w, kernels);
+        this.codes = new CandidateCodes(model.codesByItem(), levels);
+        this.teacher = new TeacherAttention(file, w, kernels);
+        this.historyRows = new int[dims.nMax()];
     }
 
     /** Score unknown candidates as NaN (and leave them out of top-k) instead of throwing. Off by default. */
@@ -215,9 +129,8 @@ public final class Scorer {
         }
         ensureCandidates(survivors);
         System.arraycopy(stageRows, 0, rows, 0, survivors);
-        kernels.dotRows(itemVec, dims.dv(), rows, survivors, uHat, w.tau, w.beta, stageScores);
-        buildTaKeys();
-        addTargetAttention(survivors, stageScores);
+        twoTower(survivors, stageScores);
+        teacher.addTo(user, rows, survivors, stageScores);
         selector.select(stageScores, survivors, k, stageRows, null, result);
         for (int i = 0; i < result.size; i++) {
             int position = order[result.positions[i]];
@@ -252,7 +165,7 @@ public final class Scorer {
         }
         reverse(historyRows, n);
         int userRow = users.row(userId);
-        userSide(userRow == IdIndex.MISSING ? 0 : userRow, n);
+        user.compute(userRow == IdIndex.MISSING ? 0 : userRow, historyRows, n);
         return count;
     }
 
@@ -271,7 +184,7 @@ public final class Scorer {
             checkRow("history row", history[first + i], dims.items());
             historyRows[i] = history[first + i];
         }
-        userSide(userRow, n);
+        user.compute(userRow, historyRows, n);
         return candidates.length;
     }
 
@@ -296,29 +209,25 @@ public final class Scorer {
         scoredCount = count;
         boolean compacted = count < total;
         float[] target = compacted ? compactScratch(count) : out;
+        twoTower(count, target);
         switch (mode) {
-            case TT -> kernels.dotRows(itemVec, dims.dv(), rows, count, uHat, w.tau, w.beta, target);
+            case TT -> { }
             case TARQ_F32 -> {
-                buildLut();
-                kernels.dotRows(itemVec, dims.dv(), rows, count, uHat, w.tau, w.beta, target);
-                int stride = gatherCodes(count);
-                kernels.lutScanF32(codeBlock, stride, count, levels, codebookSize, lut, target);
+                tables.build(user);
+                int stride = codes.gather(rows, count);
+                kernels.lutScanF32(codes.block, stride, count, levels, codebookSize, tables.lut, target);
             }
             case TARQ -> {
-                buildLut();
-                quantizeLut();
-                kernels.dotRows(itemVec, dims.dv(), rows, count, uHat, w.tau, w.beta, target);
-                int stride = gatherCodes(count);
-                kernels.lutScanU8(codeBlock, stride, count, levels, lutU8, sums);
+                tables.build(user);
+                tables.quantize();
+                int stride = codes.gather(rows, count);
+                kernels.lutScanU8(codes.block, stride, count, levels, tables.lutU8, codes.sums);
+                float bias = tables.bias(), inverseScale = tables.inverseScale();
                 for (int i = 0; i < count; i++) {
-                    target[i] += lutBias + Short.toUnsignedInt(sums[i]) * lutInverseScale;
+                    target[i] += bias + Short.toUnsignedInt(codes.sums[i]) * inverseScale;
                 }
             }
-            case TA -> {
-                kernels.dotRows(itemVec, dims.dv(), rows, count, uHat, w.tau, w.beta, target);
-                buildTaKeys();
-                addTargetAttention(count, target);
-            }
+            case TA -> teacher.addTo(user, rows, count, target);
         }
         if (compacted) {
             for (int i = 0; i < count; i++) {
@@ -327,208 +236,9 @@ public final class Scorer {
         }
     }
 
-    // ---------------------------------------------------------------- the user side
-
-    /** Sequence block, user tower and readout: fills H (in h), û and r. */
-    private void userSide(int userRow, int n) {
-        int nMax = dims.nMax();
-        // X_m = e_{b_m} + P[n-1-m]: the newest behaviour (m = n-1) gets P[0].
-        for (int m = 0; m < n; m++) {
-            MemorySegment.copy(itemEmb, Layouts.F32, (long) historyRows[m] * d * 4, x, m * d, d);
-            int p = (n - 1 - m) * d;
-            for (int c = 0; c < d; c++) {
-                x[m * d + c] += w.pos[p + c];
-            }
-        }
-        assert n <= nMax;
-        if (n > 0) {
-            AttentionWeights a = w.seq;
-            kernels.linear(x, 0, n, d, a.wqT, a.bq, d, q, 0);
-            kernels.linear(x, 0, n, d, a.wkT, a.bk, d, keys, 0);
-            kernels.linear(x, 0, n, d, a.wvT, a.bv, d, values, 0);
-            seqKeys.fill(keys, values, null, n);
-            kernels.attendValues(q, n, seqKeys, values, scores, attended);
-            kernels.linear(attended, 0, n, d, a.woT, a.bo, d, projected, 0);
-            for (int m = 0; m < n; m++) {
-                layerNorm(x, projected, m * d, h);
-            }
-        }
-        // User tower: h_u = MHA_user(x_u; H), v_u = MLP([x_u; h_u]).
-        MemorySegment.copy(userEmb, Layouts.F32, (long) userRow * d * 4, userIn, 0, d);
-        AttentionWeights a = w.user;
-        if (n > 0) {
-            kernels.linear(userIn, 0, 1, d, a.wqT, a.bq, d, userQuery, 0);
-            kernels.linear(h, 0, n, d, a.wkT, a.bk, d, keys, 0);
-            kernels.linear(h, 0, n, d, a.wvT, a.bv, d, values, 0);
-            userKeys.fill(keys, values, null, n);
-            kernels.attendValues(userQuery, 1, userKeys, values, scores, userAttended);
-            kernels.linear(userAttended, 0, 1, d, a.woT, a.bo, d, userIn, d);
-        } else {
-            System.arraycopy(a.bo, 0, userIn, d, d); // no history: MHA's output is bo
-        }
-        kernels.linear(userIn, 0, 1, 2 * d, w.userMlp0T, w.userMlp0Bias, userHidden.length, userHidden, 0);
-        for (int i = 0; i < userHidden.length; i++) {
-            userHidden[i] = Math.max(0f, userHidden[i]);
-        }
-        kernels.linear(userHidden, 0, 1, userHidden.length, w.userMlp2T, w.userMlp2Bias, vu.length, vu, 0);
-        double norm = 0;
-        for (float v : vu) {
-            norm += (double) v * v;
-        }
-        float inverse = norm == 0 ? 0f : (float) (1 / Math.sqrt(norm));
-        for (int i = 0; i < vu.length; i++) {
-            uHat[i] = vu[i] * inverse;
-        }
-        kernels.linear(vu, 0, 1, vu.length, w.readoutT, w.readoutBias, d, r, 0);
-        this.historyCount = n;
-        this.taKeysBuilt = false;
-    }
-
-    /** H[m] = LayerNorm(X[m] + A[m]) with biased variance and eps = 1e-5. */
-    private void layerNorm(float[] xs, float[] as, int offset, float[] out) {
-        double mean = 0;
-        for (int c = 0; c < d; c++) {
-            mean += xs[offset + c] + as[offset + c];
-        }
-        mean /= d;
-        double variance = 0;
-        for (int c = 0; c < d; c++) {
-            double centered = xs[offset + c] + as[offset + c] - mean;
-            variance += centered * centered;
-        }
-        variance /= d;
-        float inverse = (float) (1 / Math.sqrt(variance + 1e-5));
-        for (int c = 0; c < d; c++) {
-            float centered = (float) (xs[offset + c] + as[offset + c] - mean);
-            out[offset + c] = centered * inverse * w.lnWeight[c] + w.lnBias[c];
-        }
-    }
-
-    /** K, u_j and ⟨bo, r⟩ of an attention over H read out along r: the per-request half of the serving identity. */
-    private float buildReadoutKeys(AttentionWeights a, AttentionKeys target, float[] valuesOut) {
-        int n = historyCount;
-        if (n > 0) {
-            kernels.linear(h, 0, n, d, a.wkT, a.bk, d, keys, 0);
-            kernels.linear(h, 0, n, d, a.wvT, a.bv, d, valuesOut, 0);
-        }
-        kernels.linear(r, 0, 1, d, a.wo, null, d, g, 0); // g = Woᵀ·r
-        target.fill(keys, valuesOut, g, n);
-        float constant = 0;
-        for (int c = 0; c < d; c++) {
-            constant += a.bo[c] * r[c];
-        }
-        return constant;
-    }
-
-    private void buildTaKeys() {
-        if (!taKeysBuilt) {
-            taConstant = buildReadoutKeys(w.ta, taKeys, taValues);
-            taKeysBuilt = true;
-        }
-    }
-
-    // ---------------------------------------------------------------- TARQ
-
-    /** lut[l][k] = ⟨Pz[l,k], r_u⟩ for all L·K codewords: one attention row each, through the serving identity. */
-    private void buildLut() {
-        rqConstant = buildReadoutKeys(w.rq, rqKeys, values);
-        kernels.attendRows(w.codewordQueries, levels * codebookSize, rqKeys, scores, lut);
-        for (int i = 0; i < lut.length; i++) {
-            lut[i] += rqConstant;
-        }
-    }
-
-    /**
-     * FAISS-style uint8 tables: each level shifted by its minimum (the minima summed into a bias), all levels scaled
-     * by one factor so that the widest level spans 0..255. L ≤ 8 entries of at most 255 sum exactly in 16 bits.
-     */
-    private void quantizeLut() {
-        float span = 0;
-        float bias = 0;
-        for (int l = 0; l < levels; l++) {
-            float min = Float.POSITIVE_INFINITY, max = Float.NEGATIVE_INFINITY;
-            for (int k = 0; k < codebookSize; k++) {
-                float v = lut[l * codebookSize + k];
-                min = Math.min(min, v);
-                max = Math.max(max, v);
-            }
-            bias += min;
-            span = Math.max(span, max - min);
-            levelMin[l] = min;
-        }
-        float scale = span > 0 ? 255f / span : 1f;
-        for (int l = 0; l < levels; l++) {
-            float min = levelMin[l];
-            for (int k = 0; k < codebookSize; k++) {
-                lutU8[l * 256 + k] = (byte) Math.round((lut[l * codebookSize + k] - min) * scale);
-            }
-        }
-        lutBias = bias;
-        lutInverseScale = 1 / scale;
-    }
-
-    /** codes[L][stride] for this request's candidates, from the candidate-major copy; the padding is code 0. */
-    private int gatherCodes(int count) {
-        int stride = (count + 63) & ~63;
-        if (codeBlock.length < levels * stride) {
-            codeBlock = new byte[levels * stride];
-            sums = new short[stride];
-        }
-        for (int i = 0; i < count; i++) {
-            long base = (long) rows[i] * levels;
-            for (int l = 0; l < levels; l++) {
-                codeBlock[l * stride + i] = codesByItem.get(Layouts.U8, base + l);
-            }
-        }
-        for (int l = 0; l < levels; l++) {
-            Arrays.fill(codeBlock, l * stride + count, (l + 1) * stride, (byte) 0);
-        }
-        return stride;
-    }
-
-    // ---------------------------------------------------------------- exact TA
-
-    /** out[i] += the teacher's attention term for candidates rows[0..count), in chunks of TA_CHUNK. */
-    private void addTargetAttention(int count, float[] out) {
-        for (int start = 0; start < count; start += TA_CHUNK) {
-            int c = Math.min(TA_CHUNK, count - start);
-            for (int i = 0; i < c; i++) {
-                MemorySegment.copy(itemEmb, Layouts.F32, (long) rows[start + i] * d * 4, taEmb, i * d, d);
-            }
-            kernels.linear(taEmb, 0, c, d, w.ta.wqT, w.ta.bq, d, taQueries, 0);
-            if (w.taMlp0T == null) {
-                QueryBlocks.block(taQueries, 0, c, d, taQueriesT);
-                kernels.attendRows(taQueriesT, c, taKeys, scores, taReadouts);
-                for (int i = 0; i < c; i++) {
-                    out[start + i] += taReadouts[i] + taConstant;
-                }
-            } else {
-                addDinHead(c, start, out);
-            }
-        }
-    }
-
-    /** ℓ_TA = s_TT + MLP_ta([t ; e ⊙ t ; e]) with t = MHA_ta(e; H) in full. */
-    private void addDinHead(int c, int start, float[] out) {
-        kernels.attendValues(taQueries, c, taKeys, taValues, scores, taAttended);
-        kernels.linear(taAttended, 0, c, d, w.ta.woT, w.ta.bo, d, taT, 0);
-        for (int i = 0; i < c; i++) {
-            for (int j = 0; j < d; j++) {
-                float t = taT[i * d + j], e = taEmb[i * d + j];
-                dinIn[i * 3 * d + j] = t;
-                dinIn[i * 3 * d + d + j] = e * t;
-                dinIn[i * 3 * d + 2 * d + j] = e;
-            }
-        }
-        int f = w.taMlpHidden;
-        kernels.linear(dinIn, 0, c, 3 * d, w.taMlp0T, w.taMlp0Bias, f, dinHidden, 0);
-        for (int i = 0; i < c; i++) {
-            float logit = w.taMlp2Bias;
-            for (int j = 0; j < f; j++) {
-                logit += Math.max(0f, dinHidden[i * f + j]) * w.taMlp2[j];
-            }
-            out[start + i] += logit;
-        }
+    /** out[i] = s_TT = τ·⟨û, î⟩ + β for candidates rows[0..count): every mode's first term. */
+    private void twoTower(int count, float[] out) {
+        kernels.dotRows(itemVec, dims.dv(), rows, count, user.uHat(), w.tau, w.beta, out);
     }
 
     // ---------------------------------------------------------------- scratch

@@ -1,0 +1,160 @@
+package io.tarq.engine;
+
+import io.tarq.engine.kernel.AttentionKeys;
+import io.tarq.engine.kernel.KernelSupport;
+import io.tarq.layout.Layouts;
+import io.tarq.layout.TarqModelFile;
+import io.tarq.layout.TarqTensors;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The user side of a request, every mode's first step (the contract's forward pass up to r_u):
+ * <pre>
+ *   X_m = e_{b_m} + P[n-1-m]                 the newest behaviour gets P[0]
+ *   H   = LayerNorm(X + MHA_seq(X; X))       n rows
+ *   h_u = MHA_user(x_u; H),   v_u = MLP_user([x_u ; h_u]),   û = v_u/‖v_u‖,   r_u = W_r·v_u + b_r
+ * </pre>
+ * One per scorer; its buffers are sized for n_max and reused by every request.
+ */
+final class UserTower {
+    private final KernelSupport kernels;
+    private final ModelWeights w;
+    private final MemorySegment itemEmb;
+    private final MemorySegment userEmb;
+    private final int d;
+
+    private final float[] x;          // [n_max][d]
+    private final float[] h;          // [n_max][d]: H
+    private final float[] q;
+    private final float[] keys;
+    private final float[] values;
+    private final float[] attended;
+    private final float[] projected;
+    private final float[] scores;
+    private final AttentionKeys seqKeys;
+    private final AttentionKeys userKeys;
+    private final float[] userQuery;
+    private final float[] userAttended;
+    private final float[] userIn;     // [x_u ; h_u], 2d
+    private final float[] hidden;     // f
+    private final float[] vu;         // dv
+    private final float[] uHat;       // dv
+    private final float[] r;          // d
+    private int n;
+
+    UserTower(TarqModelFile file, ModelWeights w, KernelSupport kernels) {
+        this.kernels = kernels;
+        this.w = w;
+        this.itemEmb = file.tensor(TarqTensors.ITEM_EMB).segment();
+        this.userEmb = file.tensor(TarqTensors.USER_EMB).segment();
+        this.d = w.dims.d();
+        int nMax = w.dims.nMax(), heads = w.dims.heads(), dh = w.dims.headDim();
+        x = new float[nMax * d];
+        h = new float[nMax * d];
+        q = new float[nMax * d];
+        keys = new float[nMax * d];
+        values = new float[nMax * d];
+        attended = new float[nMax * d];
+        projected = new float[nMax * d];
+        seqKeys = new AttentionKeys(heads, dh, nMax, null);
+        userKeys = new AttentionKeys(heads, dh, nMax, null);
+        scores = new float[KernelSupport.SCORES_PER_KEY * seqKeys.capacity()];
+        userQuery = new float[d];
+        userAttended = new float[d];
+        userIn = new float[2 * d];
+        hidden = new float[w.dims.mlpHidden()];
+        vu = new float[w.dims.dv()];
+        uHat = new float[w.dims.dv()];
+        r = new float[d];
+    }
+
+    /** Runs the user side for user row {@code userRow} and behaviour rows {@code history[0..n)}, oldest first. */
+    void compute(int userRow, int[] history, int n) {
+        this.n = n;
+        for (int m = 0; m < n; m++) {
+            MemorySegment.copy(itemEmb, Layouts.F32, (long) history[m] * d * 4, x, m * d, d);
+            int p = (n - 1 - m) * d;
+            for (int c = 0; c < d; c++) {
+                x[m * d + c] += w.pos[p + c];
+            }
+        }
+        if (n > 0) {
+            AttentionWeights a = w.seq;
+            kernels.linear(x, 0, n, d, a.wqT, a.bq, d, q, 0);
+            kernels.linear(x, 0, n, d, a.wkT, a.bk, d, keys, 0);
+            kernels.linear(x, 0, n, d, a.wvT, a.bv, d, values, 0);
+            seqKeys.fill(keys, values, null, n);
+            kernels.attendValues(q, n, seqKeys, values, scores, attended);
+            kernels.linear(attended, 0, n, d, a.woT, a.bo, d, projected, 0);
+            for (int m = 0; m < n; m++) {
+                layerNorm(x, projected, m * d, h);
+            }
+        }
+        MemorySegment.copy(userEmb, Layouts.F32, (long) userRow * d * 4, userIn, 0, d);
+        AttentionWeights a = w.user;
+        if (n > 0) {
+            kernels.linear(userIn, 0, 1, d, a.wqT, a.bq, d, userQuery, 0);
+            kernels.linear(h, 0, n, d, a.wkT, a.bk, d, keys, 0);
+            kernels.linear(h, 0, n, d, a.wvT, a.bv, d, values, 0);
+            userKeys.fill(keys, values, null, n);
+            kernels.attendValues(userQuery, 1, userKeys, values, scores, userAttended);
+            kernels.linear(userAttended, 0, 1, d, a.woT, a.bo, d, userIn, d);
+        } else {
+            System.arraycopy(a.bo, 0, userIn, d, d); // no history: MHA's output is bo
+        }
+        kernels.linear(userIn, 0, 1, 2 * d, w.userMlp0T, w.userMlp0Bias, hidden.length, hidden, 0);
+        for (int i = 0; i < hidden.length; i++) {
+            hidden[i] = Math.max(0f, hidden[i]);
+        }
+        kernels.linear(hidden, 0, 1, hidden.length, w.userMlp2T, w.userMlp2Bias, vu.length, vu, 0);
+        double norm = 0;
+        for (float v : vu) {
+            norm += (double) v * v;
+        }
+        float inverse = norm == 0 ? 0f : (float) (1 / Math.sqrt(norm));
+        for (int i = 0; i < vu.length; i++) {
+            uHat[i] = vu[i] * inverse;
+        }
+        kernels.linear(vu, 0, 1, vu.length, w.readoutT, w.readoutBias, d, r, 0);
+    }
+
+    /** H[m] = LayerNorm(X[m] + A[m]) with biased variance and eps = 1e-5. */
+    private void layerNorm(float[] xs, float[] as, int offset, float[] out) {
+        double mean = 0;
+        for (int c = 0; c < d; c++) {
+            mean += xs[offset + c] + as[offset + c];
+        }
+        mean /= d;
+        double variance = 0;
+        for (int c = 0; c < d; c++) {
+            double centered = xs[offset + c] + as[offset + c] - mean;
+            variance += centered * centered;
+        }
+        variance /= d;
+        float inverse = (float) (1 / Math.sqrt(variance + 1e-5));
+        for (int c = 0; c < d; c++) {
+            float centered = (float) (xs[offset + c] + as[offset + c] - mean);
+            out[offset + c] = centered * inverse * w.lnWeight[c] + w.lnBias[c];
+        }
+    }
+
+    /** Behaviours used by the last {@link #compute}. */
+    int n() {
+        return n;
+    }
+
+    /** H, [n][d]. */
+    float[] h() {
+        return h;
+    }
+
+    /** û, the unit user vector of the two-tower logit. */
+    float[] uHat() {
+        return uHat;
+    }
+
+    /** r_u, the readout every attention term is projected on. */
+    float[] r() {
+        return r;
+    }
+}
