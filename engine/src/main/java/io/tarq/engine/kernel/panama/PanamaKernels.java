@@ -59,25 +59,60 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
 
     @Override
     public void linear(float[] x, int xOffset, int rows, int in, float[] wT, float[] bias, int out, float[] y, int yOffset) {
+        int r = 0;
+        // Four rows at a time: each weight vector loaded once feeds four FMAs, and the four accumulators are
+        // independent chains (one row alone is a chain of `in` dependent FMAs an output vector: latency-bound).
+        for (; r + 4 <= rows; r += 4) {
+            linearFourRows(x, xOffset + r * in, in, wT, bias, out, y, yOffset + r * out);
+        }
+        for (; r < rows; r++) {
+            linearOneRow(x, xOffset + r * in, in, wT, bias, out, y, yOffset + r * out);
+        }
+    }
+
+    private static void linearFourRows(float[] x, int x0, int in, float[] wT, float[] bias, int out, float[] y, int y0) {
         int vectorEnd = FLOATS.loopBound(out);
-        for (int r = 0; r < rows; r++) {
-            int xRow = xOffset + r * in;
-            int yRow = yOffset + r * out;
-            // Lanes run over outputs: y[o..o+lanes) += x[t] · wT[t][o..o+lanes), one broadcast per input.
-            for (int o = 0; o < vectorEnd; o += FLOAT_LANES) {
-                FloatVector acc = bias == null ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, bias, o);
-                for (int t = 0; t < in; t++) {
-                    acc = FloatVector.fromArray(FLOATS, wT, t * out + o).fma(FloatVector.broadcast(FLOATS, x[xRow + t]), acc);
-                }
-                acc.intoArray(y, yRow + o);
+        for (int o = 0; o < vectorEnd; o += FLOAT_LANES) {
+            FloatVector a0 = bias == null ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, bias, o);
+            FloatVector a1 = a0, a2 = a0, a3 = a0;
+            for (int t = 0; t < in; t++) {
+                FloatVector w = FloatVector.fromArray(FLOATS, wT, t * out + o);
+                a0 = w.fma(FloatVector.broadcast(FLOATS, x[x0 + t]), a0);
+                a1 = w.fma(FloatVector.broadcast(FLOATS, x[x0 + in + t]), a1);
+                a2 = w.fma(FloatVector.broadcast(FLOATS, x[x0 + 2 * in + t]), a2);
+                a3 = w.fma(FloatVector.broadcast(FLOATS, x[x0 + 3 * in + t]), a3);
             }
-            for (int o = vectorEnd; o < out; o++) { // scalar tail
-                float acc = bias == null ? 0f : bias[o];
-                for (int t = 0; t < in; t++) {
-                    acc += x[xRow + t] * wT[t * out + o];
-                }
-                y[yRow + o] = acc;
+            a0.intoArray(y, y0 + o);
+            a1.intoArray(y, y0 + out + o);
+            a2.intoArray(y, y0 + 2 * out + o);
+            a3.intoArray(y, y0 + 3 * out + o);
+        }
+        for (int row = 0; row < 4; row++) { // scalar tail of the outputs
+            scalarOutputs(x, x0 + row * in, in, wT, bias, out, y, y0 + row * out, vectorEnd);
+        }
+    }
+
+    private static void linearOneRow(float[] x, int xRow, int in, float[] wT, float[] bias, int out, float[] y, int yRow) {
+        int vectorEnd = FLOATS.loopBound(out);
+        // Lanes run over outputs: y[o..o+lanes) += x[t] · wT[t][o..o+lanes), one broadcast per input.
+        for (int o = 0; o < vectorEnd; o += FLOAT_LANES) {
+            FloatVector acc = bias == null ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, bias, o);
+            for (int t = 0; t < in; t++) {
+                acc = FloatVector.fromArray(FLOATS, wT, t * out + o).fma(FloatVector.broadcast(FLOATS, x[xRow + t]), acc);
             }
+            acc.intoArray(y, yRow + o);
+        }
+        scalarOutputs(x, xRow, in, wT, bias, out, y, yRow, vectorEnd);
+    }
+
+    /** Outputs [from, out) of one row, in scalar code. */
+    private static void scalarOutputs(float[] x, int xRow, int in, float[] wT, float[] bias, int out, float[] y, int yRow, int from) {
+        for (int o = from; o < out; o++) {
+            float acc = bias == null ? 0f : bias[o];
+            for (int t = 0; t < in; t++) {
+                acc += x[xRow + t] * wT[t * out + o];
+            }
+            y[yRow + o] = acc;
         }
     }
 
