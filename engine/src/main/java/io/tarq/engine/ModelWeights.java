@@ -6,6 +6,7 @@ import io.tarq.layout.TarqDimensions;
 import io.tarq.layout.TarqModelFile;
 import io.tarq.layout.TarqTensors;
 import io.tarq.layout.safetensors.TensorView;
+import java.util.Arrays;
 
 /**
  * Everything a request reads that does not grow with the catalog, copied to the heap once at load in the layout the
@@ -84,14 +85,9 @@ final class ModelWeights {
         float[] wqAll = wq.toFloatArray();
         float[] bqAll = bq.toFloatArray();
         for (int l = 0; l < levels; l++) {
-            float[] wqT = new float[d * d];
-            float[] bias = new float[d];
-            for (int o = 0; o < d; o++) {
-                bias[o] = bqAll[l * d + o] * scale;
-                for (int t = 0; t < d; t++) {
-                    wqT[t * d + o] = wqAll[(l * d + o) * d + t] * scale;
-                }
-            }
+            float[] wqT = AttentionWeights.scaled(
+                    AttentionWeights.transpose(Arrays.copyOfRange(wqAll, l * d * d, (l + 1) * d * d), d, d), scale);
+            float[] bias = AttentionWeights.scaled(Arrays.copyOfRange(bqAll, l * d, (l + 1) * d), scale);
             kernels.linear(codebooks, l * k * d, k, d, wqT, bias, d, queries, l * k * d);
         }
         float[] blocked = new float[QueryBlocks.length(levels * k, d)];

@@ -5,6 +5,7 @@ import io.tarq.engine.Scorer;
 import io.tarq.engine.TarqModel;
 import io.tarq.engine.kernel.Kernels;
 import io.tarq.layout.TarqDimensions;
+import io.tarq.tools.jsonl.RequestLine;
 import io.tarq.layout.TarqTensors;
 import io.tarq.layout.safetensors.TensorView;
 import java.nio.file.Path;
@@ -56,9 +57,6 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    record Request(long user, long[] history, long[] candidates) {
-    }
-
     @Override
     public Integer call() throws Exception {
         if (candidates < 1 || history < 0 || threads < 1 || !(seconds > 0)) {
@@ -66,7 +64,7 @@ final class BenchCommand implements Callable<Integer> {
                     "--candidates and --threads must be at least 1, --history at least 0, --seconds positive");
         }
         try (TarqModel tarq = TarqModel.open(model)) {
-            List<Request> requests = requests(tarq);
+            List<RequestLine> requests = requests(tarq);
             Mode[] modes = Mode.values();
             long warmupNanos = (long) (seconds * 0.2e9);
             long endNanos = (long) (seconds * 1e9);
@@ -96,12 +94,12 @@ final class BenchCommand implements Callable<Integer> {
         return TarqCli.EXIT_OK;
     }
 
-    private List<Request> requests(TarqModel tarq) {
+    private List<RequestLine> requests(TarqModel tarq) {
         TarqDimensions dims = tarq.dimensions();
         TensorView itemIds = tarq.file().tensor(TarqTensors.ITEM_IDS);
         TensorView userIds = tarq.file().tensor(TarqTensors.USER_IDS);
         SplittableRandom random = new SplittableRandom(seed);
-        List<Request> out = new ArrayList<>();
+        List<RequestLine> out = new ArrayList<>();
         for (int r = 0; r < REQUEST_POOL; r++) {
             long[] h = new long[history];
             for (int i = 0; i < h.length; i++) {
@@ -111,12 +109,12 @@ final class BenchCommand implements Callable<Integer> {
             for (int i = 0; i < c.length; i++) {
                 c[i] = itemIds.getLong(random.nextInt(dims.items()));
             }
-            out.add(new Request(userIds.getLong(random.nextInt(dims.users())), h, c));
+            out.add(new RequestLine(userIds.getLong(random.nextInt(dims.users())), h, c));
         }
         return out;
     }
 
-    private static Histogram[] run(TarqModel tarq, List<Request> requests, Mode[] modes, long start, long warmupNanos,
+    private static Histogram[] run(TarqModel tarq, List<RequestLine> requests, Mode[] modes, long start, long warmupNanos,
                                    long endNanos, int offset) {
         Scorer scorer = tarq.newScorer();
         Histogram[] histograms = new Histogram[modes.length];
@@ -129,7 +127,7 @@ final class BenchCommand implements Callable<Integer> {
             if (now - start >= endNanos) {
                 return histograms;
             }
-            Request request = requests.get((int) (i % requests.size()));
+            RequestLine request = requests.get((int) (i % requests.size()));
             for (int m = 0; m < modes.length; m++) {
                 long begin = System.nanoTime();
                 scorer.score(modes[m], request.user(), request.history(), request.candidates(), out);
