@@ -1,0 +1,106 @@
+package io.tarq.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tarq.engine.kernel.KernelSupport;
+import io.tarq.engine.kernel.KernelsTestSupport;
+import io.tarq.engine.kernel.ScalarKernels;
+import io.tarq.layout.safetensors.SafetensorsFile;
+import io.tarq.layout.safetensors.TensorView;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The engine against PyTorch: models trained and exported by the trainer, with the live torch model's logits for a set
+ * of requests (unknown users, unknown and too many behaviours, empty histories), committed under
+ * {@code src/test/resources/parity} by {@code ./tarq parity-fixtures} ({@code tarq.train.parity}).
+ *
+ * <p>TT, TA and TARQ with float tables within 1e-4 · max(1, |logit|); TARQ with uint8 tables by its top-10 overlap with
+ * PyTorch's TARQ top-10 (the tables are quantized, so equal logits are not expected).
+ */
+class TrainedModelParityTest {
+    private static final int TOP = 10;
+
+    static Stream<Arguments> cases() {
+        return Stream.of("readout", "din").flatMap(m -> Stream.of("scalar", "panama").map(k -> Arguments.of(m, k)));
+    }
+
+    private static Path resource(String name) throws URISyntaxException {
+        var url = TrainedModelParityTest.class.getResource("/parity/" + name);
+        if (url == null) {
+            throw new IllegalStateException("missing test resource parity/" + name + ": run ./tarq parity-fixtures");
+        }
+        return Path.of(url.toURI());
+    }
+
+    private static KernelSupport kernels(String name) {
+        return name.equals("scalar") ? ScalarKernels.INSTANCE : KernelsTestSupport.panama();
+    }
+
+    @ParameterizedTest
+    @MethodSource("cases")
+    void engineMatchesPyTorch(String model, String kernelName) throws Exception {
+        try (TarqModel tarq = TarqModel.open(resource(model + ".safetensors"), kernels(kernelName));
+             SafetensorsFile expected = SafetensorsFile.open(resource(model + ".expected.safetensors"))) {
+            long[] users = expected.tensor("request.user").toLongArray();
+            long[] offsets = expected.tensor("request.history_offsets").toLongArray();
+            long[] histories = expected.tensor("request.history").toLongArray();
+            TensorView candidates = expected.tensor("request.candidates");
+            int requests = users.length;
+            int count = Math.toIntExact(candidates.dim(1));
+            assertEquals(requests, candidates.dim(0));
+            long[] allCandidates = candidates.toLongArray();
+            float[][] torch = {
+                expected.tensor("logits.tt").toFloatArray(),
+                expected.tensor("logits.ta").toFloatArray(),
+                expected.tensor("logits.tarq").toFloatArray()
+            };
+            Mode[] modes = {Mode.TT, Mode.TA, Mode.TARQ_F32};
+
+            Scorer scorer = tarq.newScorer();
+            float[] out = new float[count];
+            double overlap = 0;
+            for (int r = 0; r < requests; r++) {
+                long[] history = Arrays.copyOfRange(histories, (int) offsets[r], (int) offsets[r + 1]);
+                long[] cands = Arrays.copyOfRange(allCandidates, r * count, (r + 1) * count);
+                for (int m = 0; m < modes.length; m++) {
+                    scorer.score(modes[m], users[r], history, cands, out);
+                    for (int c = 0; c < count; c++) {
+                        float want = torch[m][r * count + c];
+                        double tolerance = 1e-4 * Math.max(1, Math.abs(want));
+                        if (Math.abs(out[c] - want) > tolerance) {
+                            throw new AssertionError(model + " " + modes[m] + " request " + r + " candidate " + c
+                                    + ": engine " + out[c] + ", PyTorch " + want);
+                        }
+                    }
+                }
+                scorer.score(Mode.TARQ, users[r], history, cands, out);
+                overlap += overlap(top(out), top(Arrays.copyOfRange(torch[2], r * count, (r + 1) * count)));
+            }
+            double meanOverlap = overlap / requests;
+            assertTrue(meanOverlap >= 0.9, model + ": uint8 TARQ keeps only " + meanOverlap + " of PyTorch's top-" + TOP);
+        }
+    }
+
+    private static Set<Integer> top(float[] scores) {
+        Integer[] order = new Integer[scores.length];
+        Arrays.setAll(order, i -> i);
+        Arrays.sort(order, (a, b) -> scores[a] != scores[b] ? Float.compare(scores[b], scores[a]) : Integer.compare(a, b));
+        return new HashSet<>(Arrays.asList(order).subList(0, TOP));
+    }
+
+    private static double overlap(Set<Integer> a, Set<Integer> b) {
+        Set<Integer> both = new HashSet<>(a);
+        both.retainAll(b);
+        return both.size() / (double) TOP;
+    }
+}

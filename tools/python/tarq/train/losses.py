@@ -1,0 +1,111 @@
+"""The training objective of the contract, term by term.
+
+Loss = BCE(ℓ_TA, y) + BCE(ℓ_TARQ, y) + λ_rec·‖ĥ − sg(t)‖² + λ_ld·(ℓ_TARQ − sg(ℓ_TA))² + λ_align·L_align + L_rq
+
+The prototype lesson of the contract (auxiliary losses flowing into the shared encoder slowed the click objective
+to a crawl) decides where the auxiliary terms act: they are computed on a subsample of each batch's rows from a
+*detached* history encoding, user readout and item embedding, so they train only the student's own parameters
+(``rq.*``: codebooks and the codeword attention) and never pull on what TT, the teacher and the student share.
+The two click terms train everything. The commitment half of L_rq is the one auxiliary term that reaches the item
+embeddings, and its weight defaults to 0 for the same reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .model import Forward, TarqNet
+
+__all__ = ["Weights", "Objective", "click_loss", "auxiliary_losses", "alignment_loss", "rq_loss"]
+
+
+@dataclass
+class Weights:
+    rec: float = 1.0  # λ_rec
+    ld: float = 1.0  # λ_ld
+    align: float = 0.1  # λ_align (0 = the --no-align ablation)
+    codebook: float = 1.0  # L_rq's codebook term ‖sg(ρ_l) − C_l[z_l]‖²
+    commit: float = 0.0  # L_rq's commitment term ‖ρ_l − sg(C_l[z_l])‖², into the item embeddings
+    aux_rows: int = 32  # rows of a batch the auxiliary terms are computed on
+
+
+def click_loss(out: Forward, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+    """BCE terms: TT alone for the baseline; the teacher's and the student's for TARQ."""
+    if out.ta is None:
+        return {"bce_tt": F.binary_cross_entropy_with_logits(out.tt, labels)}
+    return {"bce_ta": F.binary_cross_entropy_with_logits(out.ta, labels),
+            "bce_tarq": F.binary_cross_entropy_with_logits(out.tarq, labels)}
+
+
+def rq_loss(net: TarqNet, out: Forward, w: Weights) -> dict[str, torch.Tensor]:
+    """RQ-VAE style terms over every candidate of the batch (sum over levels and d, mean over candidates)."""
+    chosen = torch.stack([net.codebooks[level][out.codes[level]] for level in range(net.cfg.levels)])
+    terms = {"codebook": w.codebook * ((out.residuals.detach() - chosen) ** 2).sum(-1).sum(0).mean()}
+    if w.commit:
+        terms["commit"] = w.commit * ((out.residuals - chosen.detach()) ** 2).sum(-1).sum(0).mean()
+    return terms
+
+
+def alignment_loss(net: TarqNet, e: torch.Tensor, codes: torch.Tensor, t: torch.Tensor, pz: torch.Tensor) -> torch.Tensor:
+    """Codebook Alignment: Σ_l symKL(softmax(−‖ρ_l − C_l[·]‖²), softmax(−‖ρ̄_l − Pz[l,·]‖²)), mean over candidates.
+
+    e, t [B, C, d] (detached: item embedding and teacher output), codes [L, B, C], pz [B, L, K, d]. ρ̄_1 = t and
+    ρ̄_{l+1} = ρ̄_l − Pz[l, z_l] with the item side's code.
+    """
+    total = e.new_zeros(())
+    rho, rho_bar = e, t
+    for level in range(net.cfg.levels):
+        c = net.codebooks[level]  # [K, d]
+        p_level = pz[:, level]  # [B, K, d]
+        item_logits = -((rho[:, :, None, :] - c[None, None]) ** 2).sum(-1)  # [B, C, K]
+        user_logits = -((rho_bar[:, :, None, :] - p_level[:, None]) ** 2).sum(-1)
+        log_p, log_q = F.log_softmax(item_logits, -1), F.log_softmax(user_logits, -1)
+        sym_kl = ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum(-1)  # KL(p‖q) + KL(q‖p)
+        total = total + sym_kl.mean()
+        z = codes[level]  # [B, C]
+        rho = rho - c[z].detach()
+        rho_bar = rho_bar - torch.gather(p_level, 1, z[..., None].expand(-1, -1, p_level.shape[-1]))
+    return total
+
+
+def auxiliary_losses(net: TarqNet, out: Forward, w: Weights) -> dict[str, torch.Tensor]:
+    """λ_rec, λ_ld and λ_align terms on the first ``w.aux_rows`` rows, from detached shared inputs (module doc)."""
+    if not (w.rec or w.ld or w.align):
+        return {}
+    rows = slice(0, min(w.aux_rows, out.tt.shape[0]))
+    h, mask, r_u = out.h[rows].detach(), out.mask[rows], out.r_u[rows].detach()
+    e, t = out.e_cand[rows].detach(), out.t[rows].detach()
+    inputs, codes, _ = net.student_queries(e, straight_through=False)
+    h_hat = net.student(inputs, h, mask)
+    terms = {}
+    if w.rec:
+        terms["rec"] = w.rec * ((h_hat - t) ** 2).sum(-1).mean()
+    if w.ld:
+        tarq = out.tt[rows].detach() + (h_hat @ r_u[:, :, None])[..., 0]
+        terms["ld"] = w.ld * ((tarq - out.ta[rows].detach()) ** 2).mean()
+    if w.align:
+        terms["align"] = w.align * alignment_loss(net, e, codes, t, net.personalized_codebook(h, mask))
+    return terms
+
+
+class Objective(nn.Module):
+    """One training step's loss as a module, so DistributedDataParallel sees every term's graph from its output
+    (the auxiliary terms reach parameters outside ``TarqNet.forward``). Returns (loss, {term: value})."""
+
+    def __init__(self, net: TarqNet, weights: Weights, straight_through: bool = True):
+        super().__init__()
+        self.net = net
+        self.weights = weights
+        self.straight_through = straight_through
+
+    def forward(self, users, histories, mask, candidates, labels):
+        out = self.net(users, histories, mask, candidates, straight_through=self.straight_through)
+        terms = click_loss(out, labels)
+        if out.ta is not None:
+            terms.update(rq_loss(self.net, out, self.weights))
+            terms.update(auxiliary_losses(self.net, out, self.weights))
+        return sum(terms.values()), terms
