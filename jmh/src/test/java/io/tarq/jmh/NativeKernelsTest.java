@@ -30,7 +30,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class NativeKernelsTest {
     static final long ROOT_SEED = Long.getLong("tarq.tests.seed", 20261123L);
-    static final int[] SIZES = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257, 1000, 4099};
+    static final int[] SIZES = {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257, 1000, 4099};
 
     static final KernelSupport SCALAR = ScalarKernels.INSTANCE;
     static final PanamaKernels PANAMA = new PanamaKernels();
