@@ -26,15 +26,20 @@ import org.openjdk.jmh.annotations.Warmup;
  * The LUT build's attention (L·K = 768 codeword rows over n keys, d = 64, h = 4) beside an FMA-peak loop, in one run,
  * so its multiply-add throughput can be stated as a fraction of what the core does. Multiply-adds a build: L·K·n·d for
  * the scores plus L·K·n·h for the u-weighted sums (the exponentials are not counted).
+ *
+ * <p>{@code NATIVE} is the same attention in C with AVX-512 intrinsics ({@code src/main/c/tarq_native.c}: the Panama
+ * kernel's arithmetic, scored four query blocks at a time) on the same heap arrays through an FFM critical downcall.
+ * {@code fmaPeak} is Java's in every {@code impl}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Fork(value = 3, jvmArgsAppend = {"-Xms1g", "-Xmx1g", "-XX:+AlwaysPreTouch", "--add-modules=jdk.incubator.vector"})
+@Fork(value = 3, jvmArgsAppend = {"-Xms1g", "-Xmx1g", "-XX:+AlwaysPreTouch", "--add-modules=jdk.incubator.vector",
+        "--enable-native-access=ALL-UNNAMED"})
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class LutBuildBenchmark {
-    public enum Impl { SCALAR, PANAMA }
+    public enum Impl { SCALAR, PANAMA, NATIVE }
 
     static final int QUERIES = 3 * 256;
     static final int D = 64;
@@ -44,7 +49,7 @@ public class LutBuildBenchmark {
     static final int CHAINS = 12;
     static final int PEAK_STEPS = 100_000;
 
-    @Param({"SCALAR", "PANAMA"})
+    @Param({"SCALAR", "PANAMA", "NATIVE"})
     public Impl impl;
 
     @Param({"50"})
@@ -58,20 +63,29 @@ public class LutBuildBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        kernels = impl == Impl.SCALAR ? ScalarKernels.INSTANCE : new PanamaKernels();
+        kernels = switch (impl) {
+            case SCALAR -> ScalarKernels.INSTANCE;
+            case PANAMA -> new PanamaKernels();
+            case NATIVE -> null;
+        };
         SplittableRandom random = new SplittableRandom(2);
         keys = new AttentionKeys(HEADS, D / HEADS, history, null);
         keys.fill(gaussian(random, history * D), gaussian(random, history * D), gaussian(random, D), history);
         float[] queries = gaussian(random, QUERIES * D);
         queriesT = new float[QueryBlocks.length(QUERIES, D)];
         QueryBlocks.block(queries, 0, QUERIES, D, queriesT);
-        scores = new float[KernelSupport.SCORES_PER_KEY * keys.capacity()];
+        int scoresPerKey = impl == Impl.NATIVE ? NativeKernels.SCORES_PER_KEY : KernelSupport.SCORES_PER_KEY;
+        scores = new float[scoresPerKey * keys.capacity()];
         out = new float[QUERIES];
     }
 
     /** One LUT build: 768 attention readouts. */
     @Benchmark
     public float[] lutBuild() {
+        if (impl == Impl.NATIVE) {
+            NativeKernels.attendRows(queriesT, QUERIES, keys, scores, out);
+            return out;
+        }
         kernels.attendRows(queriesT, QUERIES, keys, scores, out);
         return out;
     }
