@@ -79,15 +79,17 @@ def nonzero(grads, prefix):
 def test_every_loss_term_has_gradient_where_it_should(data):
     dataset, split = data
     net = tiny_net(dataset)
-    objective = Objective(net, Weights(rec=1, ld=1, align=1, codebook=1, commit=0.25, aux_rows=8))
+    objective = Objective(net, Weights(rec=1, ld=1, align=1, codebook=1, commit=0.25, aux_rows=8, tt=1))
     _, terms = objective(*a_batch(split))
-    assert set(terms) == {"bce_ta", "bce_tarq", "codebook", "commit", "rec", "ld", "align"}
+    assert set(terms) == {"bce_tt", "bce_ta", "bce_tarq", "codebook", "commit", "rec", "ld", "align"}
     for name, value in terms.items():
         assert value.dim() == 0 and torch.isfinite(value), name
     # The click terms train the shared encoder; the teacher's its attention, the student's the codeword attention.
     g = grads_of(net, terms["bce_ta"])
     assert nonzero(g, "encoder.item_emb") and nonzero(g, "encoder.seq_attn") and nonzero(g, "ta_attn")
     assert not nonzero(g, "rq_attn")
+    g = grads_of(net, terms["bce_tt"])
+    assert nonzero(g, "encoder.item_mlp") and not nonzero(g, "ta_attn") and not nonzero(g, "rq_attn")
     g = grads_of(net, terms["bce_tarq"])
     assert nonzero(g, "encoder.user_emb") and nonzero(g, "rq_attn") and nonzero(g, "readout")
     # The auxiliary terms train only the student's own parameters (losses.py: they never pull on the encoder).
@@ -225,18 +227,20 @@ def test_cli_trains_exports_and_writes_metrics(tmp_path, capsys):
     assert os.path.exists(f"{out}.loss.png") and os.path.exists(f"{out}.utilization.png")
 
 
-def test_tiny_end_to_end_run_beats_two_tower(tmp_path):
-    """On data whose clicks follow one specific past behaviour, target attention must beat the two-tower model."""
-    dataset, _ = synthetic_dataset(users=1200, items=600, interests=12, attributes=48, mean_length=16, seed=11)
-    split = leave_one_out(dataset, n_max=20, seed=0)
-    tc = TrainConfig(epochs=4, batch_size=128, progress=False, seed=1, lr=3e-3)
+def test_tiny_end_to_end_run_beats_two_tower():
+    """On data whose clicks follow one specific past behaviour, target attention (teacher and student) must beat the
+    separately trained two-tower model."""
+    dataset, _ = synthetic_dataset(users=700, items=400, interests=10, attributes=40, mean_length=14, seed=11)
+    split = leave_one_out(dataset, n_max=16, seed=0)
+    tc = TrainConfig(epochs=3, batch_size=128, progress=False, seed=1, lr=3e-3)
     attrs = (dataset.attr_offsets, dataset.attr_values)
     base = dict(items=dataset.num_items, users=len(dataset.user_ids), attributes=dataset.num_attributes, d=32,
-                heads=2, dv=32, mlp_hidden=48, n_max=20, levels=2, codebook_size=32)
+                heads=2, dv=32, mlp_hidden=48, n_max=16, levels=2, codebook_size=32)
     tt = train(split, Config(**base, tt_only=True), tc, log=lambda *a: None, item_attr=attrs)
     joint = train(split, Config(**base), tc, log=lambda *a: None, item_attr=attrs)
-    assert joint.validation["auc"]["tarq"] > tt.validation["auc"]["tt"] + 0.005
-    assert joint.validation["auc"]["ta"] > tt.validation["auc"]["tt"] + 0.005
+    # Measured: TT 0.900, TA 0.920, TARQ 0.907 (deterministic for a torch build; margins leave room for others).
+    assert joint.validation["auc"]["ta"] > tt.validation["auc"]["tt"] + 0.01
+    assert joint.validation["auc"]["tarq"] > tt.validation["auc"]["tt"] + 0.003
 
 
 def test_missing_data_file_is_one_line_naming_it(tmp_path, capsys):

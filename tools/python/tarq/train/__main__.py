@@ -69,6 +69,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--rec-weight", type=float, default=Weights.rec, help="λ_rec")
     run.add_argument("--ld-weight", type=float, default=Weights.ld, help="λ_ld")
     run.add_argument("--commit-weight", type=float, default=Weights.commit, help="RQ commitment into the items")
+    run.add_argument("--tt-weight", type=float, default=Weights.tt, help="λ_tt: BCE(s_TT) in the joint model")
+    run.add_argument("--similarity-init", type=float, default=2.0,
+                     help="target attentions start with Wq = Wk = α·I (0: PyTorch's init)")
     run.add_argument("--aux-rows", type=int, default=Weights.aux_rows, help="rows per batch for auxiliary terms")
     run.add_argument("--no-baseline", action="store_true",
                      help="skip the separately trained TT baseline (metrics then report the joint model's TT)")
@@ -115,7 +118,7 @@ def main(argv=None) -> int:
     say(f"split: {json.dumps(split.stats())}" + (f"; DDP over {world} processes (gloo)" if world > 1 else ""))
 
     weights = Weights(rec=args.rec_weight, ld=args.ld_weight, align=0.0 if args.no_align else args.align_weight,
-                      commit=args.commit_weight, aux_rows=args.aux_rows)
+                      commit=args.commit_weight, aux_rows=args.aux_rows, tt=args.tt_weight)
     tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, negatives=args.negatives,
                      seed=args.seed, patience=args.patience, weights=weights, threads=args.threads,
                      progress=not args.quiet, max_steps=args.max_steps)
@@ -124,7 +127,7 @@ def main(argv=None) -> int:
         return Config(items=dataset.num_items, users=len(dataset.user_ids), attributes=dataset.num_attributes,
                       d=args.dim, heads=args.heads, dv=args.dv, mlp_hidden=args.mlp_hidden, n_max=args.n_max,
                       levels=args.levels, codebook_size=args.codebook, null_keys=not args.no_null_keys,
-                      teacher_head=args.teacher_head, tt_only=tt_only)
+                      teacher_head=args.teacher_head, similarity_init=args.similarity_init, tt_only=tt_only)
 
     try:
         config(False).check()

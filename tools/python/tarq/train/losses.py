@@ -1,6 +1,11 @@
 """The training objective of the contract, term by term.
 
 Loss = BCE(ℓ_TA, y) + BCE(ℓ_TARQ, y) + λ_rec·‖ĥ − sg(t)‖² + λ_ld·(ℓ_TARQ − sg(ℓ_TA))² + λ_align·L_align + L_rq
+       + λ_tt·BCE(s_TT, y)
+
+The last term is this project's addition (docs/training.md): the joint model's own two-tower score also learns the
+clicks directly, so the shared encoder keeps pace with the separately trained TT baseline and the attention terms
+only have to add what TT cannot (``--tt-weight 0`` gives the contract's loss exactly).
 
 The prototype lesson of the contract (auxiliary losses flowing into the shared encoder slowed the click objective
 to a crawl) decides where the auxiliary terms act: they are computed on a subsample of each batch's rows from a
@@ -31,14 +36,18 @@ class Weights:
     codebook: float = 1.0  # L_rq's codebook term ‖sg(ρ_l) − C_l[z_l]‖²
     commit: float = 0.0  # L_rq's commitment term ‖ρ_l − sg(C_l[z_l])‖², into the item embeddings
     aux_rows: int = 32  # rows of a batch the auxiliary terms are computed on
+    tt: float = 1.0  # λ_tt: BCE(s_TT, y) in the joint model (module doc)
 
 
-def click_loss(out: Forward, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-    """BCE terms: TT alone for the baseline; the teacher's and the student's for TARQ."""
+def click_loss(out: Forward, labels: torch.Tensor, tt_weight: float = 0.0) -> dict[str, torch.Tensor]:
+    """BCE terms: TT alone for the baseline; the teacher's and the student's for TARQ (and λ_tt·TT's)."""
     if out.ta is None:
         return {"bce_tt": F.binary_cross_entropy_with_logits(out.tt, labels)}
-    return {"bce_ta": F.binary_cross_entropy_with_logits(out.ta, labels),
-            "bce_tarq": F.binary_cross_entropy_with_logits(out.tarq, labels)}
+    terms = {"bce_ta": F.binary_cross_entropy_with_logits(out.ta, labels),
+             "bce_tarq": F.binary_cross_entropy_with_logits(out.tarq, labels)}
+    if tt_weight:
+        terms["bce_tt"] = tt_weight * F.binary_cross_entropy_with_logits(out.tt, labels)
+    return terms
 
 
 def rq_loss(net: TarqNet, out: Forward, w: Weights) -> dict[str, torch.Tensor]:
@@ -104,7 +113,7 @@ class Objective(nn.Module):
 
     def forward(self, users, histories, mask, candidates, labels):
         out = self.net(users, histories, mask, candidates, straight_through=self.straight_through)
-        terms = click_loss(out, labels)
+        terms = click_loss(out, labels, self.weights.tt)
         if out.ta is not None:
             terms.update(rq_loss(self.net, out, self.weights))
             terms.update(auxiliary_losses(self.net, out, self.weights))
