@@ -1,0 +1,74 @@
+"""Summarize training runs for docs/results.md: mean ± standard deviation over seeds of every metric.
+
+    python3 -m tarq.train.results runs/beauty/s*.safetensors.metrics.json --ablation runs/beauty/noalign-s*.metrics.json
+
+prints a Markdown table: AUC, GAUC and logloss of TT (the separate baseline), TA, TARQ, and TARQ without alignment
+(from the ablation runs), utilization per level with and without alignment, fidelity and training time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+__all__ = ["summarize", "main"]
+
+
+def _load(paths):
+    out = []
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            out.append(json.load(f))
+    return out
+
+
+def _fmt(values, digits=4) -> str:
+    values = np.asarray(values, np.float64)
+    if values.size == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
+
+
+def summarize(runs: list[dict], ablation: list[dict]) -> str:
+    lines = [f"runs: {len(runs)} seeds" + (f", ablation: {len(ablation)} seeds" if ablation else ""), "",
+             "| model | AUC | GAUC | logloss |", "|---|---|---|---|"]
+    for label, key in (("TT (separate baseline)", "tt"), ("TA (teacher)", "ta"), ("TARQ", "tarq")):
+        lines.append(f"| {label} | {_fmt([r['auc'][key] for r in runs])} | {_fmt([r['gauc'][key] for r in runs])} "
+                     f"| {_fmt([r['logloss'][key] for r in runs])} |")
+    if ablation:
+        lines.append(f"| TARQ without alignment | {_fmt([r['auc']['tarq'] for r in ablation])} "
+                     f"| {_fmt([r['gauc']['tarq'] for r in ablation])} "
+                     f"| {_fmt([r['logloss']['tarq'] for r in ablation])} |")
+    gain = [r["auc"]["tarq"] - r["auc"]["tt"] for r in runs]
+    gap = [(r["auc"]["tarq"] - r["auc"]["tt"]) / (r["auc"]["ta"] - r["auc"]["tt"])
+           if r["auc"]["ta"] != r["auc"]["tt"] else float("nan") for r in runs]
+    lines += ["", f"TARQ − TT AUC: {_fmt(gain)}; share of the TT→TA gap recovered: {_fmt(gap, 2)}"]
+    util = np.array([r["utilization"] for r in runs])
+    lines.append("utilization per level (alignment): " + ", ".join(_fmt(util[:, l], 3) for l in range(util.shape[1])))
+    if ablation:
+        util = np.array([r["utilization"] for r in ablation])
+        lines.append("utilization per level (no alignment): "
+                     + ", ".join(_fmt(util[:, l], 3) for l in range(util.shape[1])))
+    lines.append(f"fidelity: Spearman {_fmt([r['fidelity']['spearman'] for r in runs], 3)}, "
+                 f"recall@10 {_fmt([r['fidelity']['recall_at_10'] for r in runs], 3)}")
+    seconds = {name: [r["train_seconds"][name] for r in runs if name in r.get("train_seconds", {})]
+               for name in ("tt", "tarq")}
+    lines.append("training time (s): " + ", ".join(f"{k} {_fmt(v, 0)}" for k, v in seconds.items() if v)
+                 + "; best epochs: " + ", ".join(str(r.get("best_epoch")) for r in runs))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python3 -m tarq.train.results", description=__doc__.split("\n\n")[0])
+    p.add_argument("metrics", nargs="+", help="MODEL.metrics.json files of the runs (one per seed)")
+    p.add_argument("--ablation", nargs="*", default=[], help="metrics files of the --no-align runs")
+    args = p.parse_args(argv)
+    print(summarize(_load(args.metrics), _load(args.ablation)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
