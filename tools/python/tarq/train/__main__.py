@@ -23,7 +23,8 @@ import numpy as np
 from ..data import DataError, leave_one_out, read_movielens, read_s3rec, synthetic_dataset
 from ..safetensors_np import SafetensorsError
 from . import plots
-from .export import export, write_metrics
+from .events import write_events
+from .export import PRODUCER, export, write_metrics
 from .losses import Weights
 from .model import Config
 from .trainer import TrainConfig, config_dict, evaluate, train, world_from_env
@@ -75,6 +76,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--aux-rows", type=int, default=Weights.aux_rows, help="rows per batch for auxiliary terms")
     run.add_argument("--no-baseline", action="store_true",
                      help="skip the separately trained TT baseline (metrics then report the joint model's TT)")
+    run.add_argument("--events-out", metavar="FILE",
+                     help="also write the test split's requests and labels (external ids) for the engine to evaluate")
+    run.add_argument("--events-limit", type=int, default=0, help="at most this many test users in --events-out")
     run.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     run.add_argument("--max-steps", type=int, default=0, help="cap the steps of an epoch (smoke runs)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -179,6 +183,11 @@ def main(argv=None) -> int:
         print(f"tarq train: {e}", file=sys.stderr)
         return 1
     metrics_file = write_metrics(args.out, result)
+    if args.events_out:
+        write_events(args.events_out, dataset, split.test,
+                     {"dataset": dataset.name, "split": "test", "split_seed": str(args.split_seed),
+                      "model": os.path.basename(args.out), "producer": PRODUCER}, args.events_limit)
+        say(f"wrote the test events to {args.events_out}")
     log_file = args.out + ".train.json"
     with open(log_file, "w", encoding="utf-8") as f:
         json.dump({name: {"history": r.history, "steps": r.steps} for name, r in runs.items()}, f)

@@ -1,22 +1,14 @@
 package io.tarq.tools;
 
 import io.tarq.engine.Mode;
-import io.tarq.engine.Scorer;
 import io.tarq.engine.TarqModel;
 import io.tarq.engine.kernel.Kernels;
 import io.tarq.layout.TarqDimensions;
 import io.tarq.tools.jsonl.RequestLine;
-import io.tarq.layout.TarqTensors;
-import io.tarq.layout.safetensors.TensorView;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -31,8 +23,6 @@ import picocli.CommandLine.Spec;
                         + "sustain on that mode alone: threads / mean latency.",
                 "This is a quick look; docs/benchmarks.md has the JMH figures."})
 final class BenchCommand implements Callable<Integer> {
-    private static final int REQUEST_POOL = 64;
-
     @Parameters(index = "0", paramLabel = "MODEL", description = "The model file (.safetensors).")
     Path model;
 
@@ -64,79 +54,12 @@ final class BenchCommand implements Callable<Integer> {
                     "--candidates and --threads must be at least 1, --history at least 0, --seconds positive");
         }
         try (TarqModel tarq = TarqModel.open(model)) {
-            List<RequestLine> requests = requests(tarq);
+            List<RequestLine> requests = InterleavedLatency.randomRequests(tarq, candidates, history, seed);
             Mode[] modes = Mode.values();
-            long warmupNanos = (long) (seconds * 0.2e9);
-            long endNanos = (long) (seconds * 1e9);
-            ExecutorService pool = Executors.newFixedThreadPool(threads);
-            List<Future<Histogram[]>> futures = new ArrayList<>();
-            long start = System.nanoTime();
-            for (int t = 0; t < threads; t++) {
-                int offset = t;
-                futures.add(pool.submit(() -> run(tarq, requests, modes, start, warmupNanos, endNanos, offset)));
-            }
-            Histogram[] merged = new Histogram[modes.length];
-            for (int m = 0; m < modes.length; m++) {
-                merged[m] = new Histogram(3);
-            }
-            try {
-                for (Future<Histogram[]> f : futures) {
-                    Histogram[] h = f.get();
-                    for (int m = 0; m < modes.length; m++) {
-                        merged[m].add(h[m]);
-                    }
-                }
-            } finally {
-                pool.shutdownNow();
-            }
-            report(tarq, modes, merged);
+            Histogram[] histograms = InterleavedLatency.run(tarq, requests, modes, seconds, threads, elapsed -> {});
+            report(tarq, modes, histograms);
         }
         return TarqCli.EXIT_OK;
-    }
-
-    private List<RequestLine> requests(TarqModel tarq) {
-        TarqDimensions dims = tarq.dimensions();
-        TensorView itemIds = tarq.file().tensor(TarqTensors.ITEM_IDS);
-        TensorView userIds = tarq.file().tensor(TarqTensors.USER_IDS);
-        SplittableRandom random = new SplittableRandom(seed);
-        List<RequestLine> out = new ArrayList<>();
-        for (int r = 0; r < REQUEST_POOL; r++) {
-            long[] h = new long[history];
-            for (int i = 0; i < h.length; i++) {
-                h[i] = itemIds.getLong(random.nextInt(dims.items()));
-            }
-            long[] c = new long[candidates];
-            for (int i = 0; i < c.length; i++) {
-                c[i] = itemIds.getLong(random.nextInt(dims.items()));
-            }
-            out.add(new RequestLine(userIds.getLong(random.nextInt(dims.users())), h, c));
-        }
-        return out;
-    }
-
-    private static Histogram[] run(TarqModel tarq, List<RequestLine> requests, Mode[] modes, long start, long warmupNanos,
-                                   long endNanos, int offset) {
-        Scorer scorer = tarq.newScorer();
-        Histogram[] histograms = new Histogram[modes.length];
-        for (int m = 0; m < modes.length; m++) {
-            histograms[m] = new Histogram(3);
-        }
-        float[] out = new float[requests.getFirst().candidates().length];
-        for (long i = offset; ; i++) {
-            long now = System.nanoTime();
-            if (now - start >= endNanos) {
-                return histograms;
-            }
-            RequestLine request = requests.get((int) (i % requests.size()));
-            for (int m = 0; m < modes.length; m++) {
-                long begin = System.nanoTime();
-                scorer.score(modes[m], request.user(), request.history(), request.candidates(), out);
-                long elapsed = System.nanoTime() - begin;
-                if (begin - start >= warmupNanos) {
-                    histograms[m].recordValue(Math.max(1, elapsed));
-                }
-            }
-        }
     }
 
     private void report(TarqModel tarq, Mode[] modes, Histogram[] histograms) {
