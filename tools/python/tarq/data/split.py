@@ -16,6 +16,9 @@ Protocol (shared/data/README.md; issue 4):
   the validation target.
 - **Negatives** are items the user never touched anywhere in the full sequence (so a validation or test target is
   never a training negative), distinct within a row, uniform over the rest of the catalog.
+- **Portable evaluation negatives.** Validation and test negatives come from the SplitMix64 sampler of
+  :mod:`.portable`, which the Java engine reproduces (``./tarq eval`` scores the same candidates as the trainer);
+  training negatives from numpy (vectorized; only the trainer needs them).
 - **Seeds.** Evaluation negatives depend only on ``leave_one_out``'s ``seed`` (default 0), training negatives only
   on ``training``'s: keep the first fixed and vary the second across training runs, and every run is scored on the
   same test candidates. Validation, test and training draw from separate streams, so changing one never moves
@@ -35,6 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .dataset import Dataset
+from .portable import portable_negatives
 
 __all__ = ["PAD", "Examples", "Split", "leave_one_out"]
 
@@ -97,13 +101,20 @@ class _Rows:
         self.touched = np.unique(keys)  # sorted user * I + item keys of every (user, item) pair
         self.untouched = items - np.bincount(self.touched // max(items, 1), minlength=len(sequences))
 
-    def build(self, users: np.ndarray, positions: np.ndarray, negatives: int, rng) -> Examples:
-        """Rows for (user, t): history = sequence[:t] (newest n_max), positive = sequence[t]."""
+    def build(self, users: np.ndarray, positions: np.ndarray, negatives: int, rng, portable=None) -> Examples:
+        """Rows for (user, t): history = sequence[:t] (newest n_max), positive = sequence[t]. Negatives from numpy's
+        ``rng``, or with ``portable`` = (seed, split) from the sampler Java reproduces (:mod:`.portable`)."""
         windows = np.lib.stride_tricks.sliding_window_view(self.padded, self.n_max)
         at = self.block_starts[users] + positions
         histories = windows[at]  # fancy indexing copies: [E, n_max] int32
         positives = self.padded[at + self.n_max]
-        sampled = _sample_negatives(rng, users, negatives, self.touched, self.untouched, self.dataset)
+        if portable is None:
+            sampled = _sample_negatives(rng, users, negatives, self.touched, self.untouched, self.dataset)
+        else:
+            _check_room(users, negatives, self.untouched, self.dataset)
+            sequences = self.dataset.sequences
+            sampled = portable_negatives(portable[0], portable[1], users, negatives,
+                                         lambda u: set(sequences[u].tolist()), self.dataset.num_items)
         candidates = np.concatenate([positives[:, None], sampled], axis=1)
         labels = np.zeros(candidates.shape, np.float32)
         labels[:, 0] = 1
@@ -163,10 +174,19 @@ def leave_one_out(dataset: Dataset, n_max: int = 50, eval_negatives: int = 99, s
     train_lengths = np.where(evaluated, lengths - 2, lengths)
     rows = _Rows(dataset, n_max)
     eval_users = np.flatnonzero(evaluated)
-    validation = rows.build(eval_users, lengths[eval_users] - 2, eval_negatives,
-                            np.random.default_rng([seed, _VALIDATION]))
-    test = rows.build(eval_users, lengths[eval_users] - 1, eval_negatives, np.random.default_rng([seed, _TEST]))
+    validation = rows.build(eval_users, lengths[eval_users] - 2, eval_negatives, None, portable=(seed, _VALIDATION))
+    test = rows.build(eval_users, lengths[eval_users] - 1, eval_negatives, None, portable=(seed, _TEST))
     return Split(dataset, n_max, train_lengths, validation, test, rows)
+
+
+def _check_room(users, k: int, untouched, dataset: Dataset) -> None:
+    """ValueError naming the first user with fewer than k untouched items."""
+    short = np.flatnonzero(untouched[users] < k) if k else np.zeros(0, np.int64)
+    if short.size:
+        u = int(users[short[0]])
+        raise ValueError(f"dataset {dataset.name!r}: user {dataset.user_ids[u]} (row {u}) touched "
+                         f"{dataset.num_items - untouched[u]} of {dataset.num_items} items: fewer than {k} "
+                         "are left to sample as negatives")
 
 
 def _sample_negatives(rng, users, k: int, touched, untouched, dataset: Dataset) -> np.ndarray:
@@ -179,12 +199,7 @@ def _sample_negatives(rng, users, k: int, touched, untouched, dataset: Dataset) 
     out = np.empty((rows, k), np.int32)
     if k == 0 or rows == 0:
         return out
-    short = np.flatnonzero(untouched[users] < k)
-    if short.size:
-        u = int(users[short[0]])
-        raise ValueError(f"dataset {dataset.name!r}: user {dataset.user_ids[u]} (row {u}) touched "
-                         f"{dataset.num_items - untouched[u]} of {dataset.num_items} items: fewer than {k} "
-                         "are left to sample as negatives")
+    _check_room(users, k, untouched, dataset)
     items = dataset.num_items
     pending = np.arange(rows)
     # Enough draws that nearly every row is done in one round: k over the lowest acceptance rate among the rows
