@@ -1,0 +1,133 @@
+package io.tarq.tools.jsonl;
+
+import java.util.Arrays;
+
+/**
+ * The strict lexing shared by the JSONL line parsers: keys in double quotes (no escapes), ids as JSON integers that
+ * fit a signed 64-bit long (read digit by digit, never through a double, so ids above 2^53 survive), lists of ids,
+ * JSON whitespace anywhere between tokens. Faults are {@code E}s that say what and at which character. Not
+ * thread-safe; a subclass parses one line at a time.
+ *
+ * @param <E> the parser's exception
+ */
+abstract class JsonLineScanner<E extends Exception> {
+    String line;
+    int pos;
+    private long[] buffer = new long[64];
+
+    /** The parser's exception for {@code message} (the position is already appended). */
+    abstract E newException(String message);
+
+    final void start(String text) {
+        this.line = text;
+        this.pos = 0;
+    }
+
+    final String key() throws E {
+        if (peek() != '"') {
+            throw error("expected a key in double quotes");
+        }
+        int start = ++pos;
+        while (pos < line.length() && line.charAt(pos) != '"') {
+            char c = line.charAt(pos);
+            if (c == '\\' || c < 0x20) {
+                throw error("unexpected character in a key");
+            }
+            pos++;
+        }
+        if (pos >= line.length()) {
+            throw error("unterminated key");
+        }
+        return line.substring(start, pos++);
+    }
+
+    final long[] integers(String field) throws E {
+        expect('[');
+        skipWhitespace();
+        int count = 0;
+        if (peek() == ']') {
+            pos++;
+            return new long[0];
+        }
+        while (true) {
+            skipWhitespace();
+            if (count == buffer.length) {
+                buffer = Arrays.copyOf(buffer, buffer.length * 2);
+            }
+            buffer[count++] = integer(field + "[" + count + "]");
+            skipWhitespace();
+            char c = peek();
+            pos++;
+            if (c == ']') {
+                return Arrays.copyOf(buffer, count);
+            }
+            if (c != ',') {
+                pos--;
+                throw error("expected ',' or ']' in \"" + field + "\"");
+            }
+        }
+    }
+
+    /** A JSON integer that fits a long, accumulated negatively so that Long.MIN_VALUE parses too. */
+    final long integer(String field) throws E {
+        int start = pos;
+        boolean negative = peek() == '-';
+        if (negative) {
+            pos++;
+        }
+        if (!isDigit(peek())) {
+            throw error("\"" + field + "\" is not an integer id");
+        }
+        if (peek() == '0' && pos + 1 < line.length() && isDigit(line.charAt(pos + 1))) {
+            throw error("\"" + field + "\" has a leading zero");
+        }
+        long value = 0;
+        while (isDigit(peek())) {
+            int digit = line.charAt(pos++) - '0';
+            if (value < (Long.MIN_VALUE + digit) / 10) {
+                throw error("\"" + field + "\" = " + line.substring(start, Math.min(line.length(), start + 40)) + "… does not fit a 64-bit id");
+            }
+            value = value * 10 - digit;
+        }
+        char c = peek();
+        if (c == '.' || c == 'e' || c == 'E') {
+            throw error("\"" + field + "\" is not an integer id");
+        }
+        if (!negative) {
+            if (value == Long.MIN_VALUE) {
+                throw error("\"" + field + "\" = " + line.substring(start, pos) + " does not fit a 64-bit id");
+            }
+            value = -value;
+        }
+        return value;
+    }
+
+    final void expect(char c) throws E {
+        if (peek() != c) {
+            throw error("expected '" + c + "'");
+        }
+        pos++;
+    }
+
+    final char peek() {
+        return pos < line.length() ? line.charAt(pos) : '\0';
+    }
+
+    private static boolean isDigit(char c) {
+        return c >= '0' && c <= '9';
+    }
+
+    final void skipWhitespace() {
+        while (pos < line.length()) {
+            char c = line.charAt(pos);
+            if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+                return;
+            }
+            pos++;
+        }
+    }
+
+    final E error(String message) {
+        return newException(message + " at character " + (pos + 1));
+    }
+}
