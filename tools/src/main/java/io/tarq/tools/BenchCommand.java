@@ -1,6 +1,7 @@
 package io.tarq.tools;
 
 import io.tarq.engine.Mode;
+import io.tarq.engine.RequestLimits;
 import io.tarq.engine.Scorer;
 import io.tarq.engine.TarqModel;
 import io.tarq.engine.kernel.Kernels;
@@ -19,6 +20,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -54,6 +56,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of a table (default: ${DEFAULT-VALUE}).")
     boolean json;
 
+    @Mixin
+    LimitOptions limitOptions;
+
     @Spec
     CommandSpec spec;
 
@@ -62,6 +67,12 @@ final class BenchCommand implements Callable<Integer> {
         if (candidates < 1 || history < 0 || threads < 1 || !(seconds > 0)) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "--candidates and --threads must be at least 1, --history at least 0, --seconds positive");
+        }
+        RequestLimits limits = limitOptions.limits(spec);
+        if (candidates > limits.maxCandidates() || history > limits.maxHistory()) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--candidates " + candidates + " or --history "
+                    + history + " is over the request limits (--max-candidates " + limits.maxCandidates() + ", --max-history "
+                    + limits.maxHistory() + ")");
         }
         try (TarqModel tarq = TarqModel.open(model)) {
             List<RequestLine> requests = requests(tarq);
@@ -73,7 +84,8 @@ final class BenchCommand implements Callable<Integer> {
             long start = System.nanoTime();
             for (int t = 0; t < threads; t++) {
                 int offset = t;
-                futures.add(pool.submit(() -> run(tarq, requests, modes, start, warmupNanos, endNanos, offset)));
+                futures.add(pool.submit(() -> run(tarq.newScorer().limits(limits), requests, modes, start, warmupNanos,
+                        endNanos, offset)));
             }
             Histogram[] merged = new Histogram[modes.length];
             for (int m = 0; m < modes.length; m++) {
@@ -114,9 +126,8 @@ final class BenchCommand implements Callable<Integer> {
         return out;
     }
 
-    private static Histogram[] run(TarqModel tarq, List<RequestLine> requests, Mode[] modes, long start, long warmupNanos,
+    private static Histogram[] run(Scorer scorer, List<RequestLine> requests, Mode[] modes, long start, long warmupNanos,
                                    long endNanos, int offset) {
-        Scorer scorer = tarq.newScorer();
         Histogram[] histograms = new Histogram[modes.length];
         for (int m = 0; m < modes.length; m++) {
             histograms[m] = new Histogram(3);

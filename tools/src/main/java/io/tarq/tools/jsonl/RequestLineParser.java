@@ -1,5 +1,6 @@
 package io.tarq.tools.jsonl;
 
+import io.tarq.engine.RequestLimits;
 import java.util.Arrays;
 
 /**
@@ -7,11 +8,24 @@ import java.util.Arrays;
  * exactly once each, in any order, ids as JSON integers that fit a signed 64-bit long (read digit by digit, never
  * through a double, so ids above 2^53 survive), JSON whitespace anywhere between tokens. Anything else is a
  * {@link RequestFormatException} that says what and at which character. Linear in the line's length.
+ *
+ * <p>Lists longer than the {@link RequestLimits} ({@code maxCandidates}, {@code maxHistory}) are refused at the first
+ * id past the limit, so a huge request never makes the parser hold more than the limit's worth of ids.
  */
 public final class RequestLineParser {
+    private final RequestLimits limits;
     private String line;
     private int pos;
     private long[] buffer = new long[64];
+
+    /** A parser with the default limits ({@link RequestLimits#DEFAULT}). */
+    public RequestLineParser() {
+        this(RequestLimits.DEFAULT);
+    }
+
+    public RequestLineParser(RequestLimits limits) {
+        this.limits = java.util.Objects.requireNonNull(limits, "limits");
+    }
 
     /** Parses {@code line}; the parser may be reused, it is not thread-safe. */
     public RequestLine parse(String line) throws RequestFormatException {
@@ -43,13 +57,13 @@ public final class RequestLineParser {
                     if (history != null) {
                         throw error("\"history\" appears twice");
                     }
-                    history = integers("history");
+                    history = integers("history", limits.maxHistory());
                 }
                 case "candidates" -> {
                     if (candidates != null) {
                         throw error("\"candidates\" appears twice");
                     }
-                    candidates = integers("candidates");
+                    candidates = integers("candidates", limits.maxCandidates());
                 }
                 default -> throw error("unknown key \"" + key + "\" (a request has \"user\", \"history\" and \"candidates\")");
             }
@@ -99,7 +113,7 @@ public final class RequestLineParser {
         return line.substring(start, pos++);
     }
 
-    private long[] integers(String field) throws RequestFormatException {
+    private long[] integers(String field, int max) throws RequestFormatException {
         expect('[');
         skipWhitespace();
         int count = 0;
@@ -109,8 +123,12 @@ public final class RequestLineParser {
         }
         while (true) {
             skipWhitespace();
+            if (count == max) {
+                throw error("\"" + field + "\" has more than " + max + " ids, the request limit");
+            }
             if (count == buffer.length) {
-                buffer = Arrays.copyOf(buffer, buffer.length * 2);
+                // count < max here, so the buffer never grows past the limit.
+                buffer = Arrays.copyOf(buffer, (int) Math.min(2L * buffer.length, max));
             }
             buffer[count++] = integer(field + "[" + count + "]");
             skipWhitespace();
