@@ -116,7 +116,8 @@ public final class TarqEngine implements AutoCloseable {
         ServedModel next;
         try {
             next = load(path);
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
+            // An OutOfMemoryError opening a model too large for this JVM is a rejection too: nothing changed.
             rejected.incrementAndGet();
             throw e;
         }

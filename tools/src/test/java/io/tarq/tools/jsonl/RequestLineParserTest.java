@@ -89,4 +89,13 @@ class RequestLineParserTest {
         RequestFormatException e = assertThrows(RequestFormatException.class, () -> parser.parse(line.toString()));
         assertTrue(e.getMessage().startsWith("\"candidates\" has more than 100000 ids"), e.getMessage());
     }
+
+    /** The overflow message quotes the input: a carriage return after the digits must not break it in two. */
+    @Test
+    void quotedInputStaysOneLine() {
+        RequestFormatException e = assertThrows(RequestFormatException.class,
+                () -> parser.parse("{\"user\":99999999999999999999\r\u2028,\"history\":[],\"candidates\":[]}"));
+        assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+        assertTrue(e.getMessage().contains("99999999999999999999\\u000d\\u2028"), e.getMessage());
+    }
 }

@@ -49,6 +49,7 @@ class RequestParserFuzzTest {
                 request = parser.parse(line);
             } catch (RequestFormatException bad) {
                 assertTrue(bad.getMessage().contains(" at character "), bad.getMessage());
+                assertEquals(1, bad.getMessage().lines().count(), bad.getMessage());
                 continue;
             }
             assertTrue(request.candidates().length <= limits.maxCandidates());
