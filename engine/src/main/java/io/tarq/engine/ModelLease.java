@@ -31,7 +31,7 @@ public final class ModelLease implements AutoCloseable {
         return scorer;
     }
 
-    /** The model this lease holds open. */
+    /** The model this lease holds open (dimensions, file, metadata). Never close it: the engine does, when no lease holds it. */
     public TarqModel model() {
         checkOpen();
         return served.model();
