@@ -38,6 +38,7 @@ public final class Scorer {
     private final TeacherAttention teacher;
 
     private boolean skipUnknown;
+    private RequestLimits limits = RequestLimits.DEFAULT;
     private final int[] historyRows;        // n_max
 
     // Candidates, grown on demand.
@@ -79,6 +80,16 @@ public final class Scorer {
         return this;
     }
 
+    /** The largest request this scorer accepts; larger ones throw {@link RequestLimitException} before any work. */
+    public Scorer limits(RequestLimits value) {
+        this.limits = java.util.Objects.requireNonNull(value, "limits");
+        return this;
+    }
+
+    public RequestLimits limits() {
+        return limits;
+    }
+
     // ---------------------------------------------------------------- public requests
 
     /** Fills {@code out[0..candidates.length)} with the logits of {@code mode}, in candidate order. */
@@ -95,6 +106,8 @@ public final class Scorer {
 
     /** The {@code k} best candidates under {@code mode}, best first. */
     public TopK topK(Mode mode, long userId, long[] history, long[] candidates, int k, TopK result) {
+        limits.checkK("k", k);
+        checkSizes(history.length, candidates.length);
         float[] all = allScores(candidates.length);
         score(mode, userId, history, candidates, all);
         selector.select(all, candidates.length, k, rowsByPosition(candidates.length), candidates, result);
@@ -106,9 +119,12 @@ public final class Scorer {
      * and the best {@code k} by TA come back (with TA logits), best first; ties go to the lower candidate position.
      */
     public TopK rescoreTopK(long userId, long[] history, long[] candidates, int kPrime, int k, TopK result) {
+        limits.checkK("k", k);
+        limits.checkK("kPrime", kPrime);
         if (kPrime < k) {
             throw new IllegalArgumentException("kPrime = " + kPrime + " is smaller than k = " + k);
         }
+        checkSizes(history.length, candidates.length);
         float[] all = allScores(candidates.length);
         score(Mode.TARQ, userId, history, candidates, all);
         int[] byPosition = rowsByPosition(candidates.length);
@@ -148,6 +164,7 @@ public final class Scorer {
      */
     private int resolve(long userId, long[] history, long[] candidates, float[] out) {
         model.checkOpen();
+        checkSizes(history.length, candidates.length);
         checkOut(candidates.length, out);
         ensureCandidates(candidates.length);
         int missing = items.rows(candidates, 0, candidates.length, rows);
@@ -171,6 +188,7 @@ public final class Scorer {
 
     private int resolveRows(int userRow, int[] history, int[] candidates, float[] out) {
         model.checkOpen();
+        checkSizes(history.length, candidates.length);
         checkOut(candidates.length, out);
         checkRow("user row", userRow, dims.users());
         ensureCandidates(candidates.length);
@@ -279,6 +297,12 @@ public final class Scorer {
             }
         }
         return rowsByPosition;
+    }
+
+    /** The request limits, checked before any buffer grows or any id is looked up. */
+    private void checkSizes(int historyLength, int candidateCount) {
+        limits.checkCandidates(candidateCount);
+        limits.checkHistory(historyLength);
     }
 
     private static void checkOut(int count, float[] out) {

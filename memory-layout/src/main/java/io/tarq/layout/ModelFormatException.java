@@ -19,11 +19,12 @@ public final class ModelFormatException extends IOException {
         this(file, subject, fault, null);
     }
 
+    /** Subject and fault quote the file's own text, so they are made one line ({@link OneLine}). */
     public ModelFormatException(Path file, String subject, String fault, Throwable cause) {
-        super(file + ": " + (subject == null ? "" : subject + ": ") + fault, cause);
+        super(file + ": " + (subject == null ? "" : OneLine.of(subject) + ": ") + OneLine.of(fault), cause);
         this.file = file;
-        this.subject = subject;
-        this.fault = fault;
+        this.subject = subject == null ? null : OneLine.of(subject);
+        this.fault = OneLine.of(fault);
     }
 
     public static ModelFormatException ofTensor(Path file, String tensor, String fault) {

@@ -1,6 +1,7 @@
 package io.tarq.tools;
 
 import io.tarq.engine.Mode;
+import io.tarq.engine.RequestLimits;
 import io.tarq.engine.TarqModel;
 import io.tarq.engine.kernel.Kernels;
 import io.tarq.layout.TarqDimensions;
@@ -11,6 +12,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -44,6 +46,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of a table (default: ${DEFAULT-VALUE}).")
     boolean json;
 
+    @Mixin
+    LimitOptions limitOptions;
+
     @Spec
     CommandSpec spec;
 
@@ -53,10 +58,16 @@ final class BenchCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "--candidates and --threads must be at least 1, --history at least 0, --seconds positive");
         }
+        RequestLimits limits = limitOptions.limits(spec);
+        if (candidates > limits.maxCandidates() || history > limits.maxHistory()) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--candidates " + candidates + " or --history "
+                    + history + " is over the request limits (--max-candidates " + limits.maxCandidates() + ", --max-history "
+                    + limits.maxHistory() + ")");
+        }
         try (TarqModel tarq = TarqModel.open(model)) {
             List<RequestLine> requests = InterleavedLatency.randomRequests(tarq, candidates, history, seed);
             Mode[] modes = Mode.values();
-            Histogram[] histograms = InterleavedLatency.run(tarq, requests, modes, seconds, threads, elapsed -> {});
+            Histogram[] histograms = InterleavedLatency.run(tarq, requests, modes, seconds, threads, limits, elapsed -> {});
             report(tarq, modes, histograms);
         }
         return TarqCli.EXIT_OK;

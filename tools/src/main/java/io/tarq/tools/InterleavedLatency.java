@@ -1,6 +1,7 @@
 package io.tarq.tools;
 
 import io.tarq.engine.Mode;
+import io.tarq.engine.RequestLimits;
 import io.tarq.engine.Scorer;
 import io.tarq.engine.TarqModel;
 import io.tarq.layout.TarqDimensions;
@@ -53,7 +54,7 @@ public final class InterleavedLatency {
      * the elapsed milliseconds about ten times a second, from the calling thread.
      */
     public static Histogram[] run(TarqModel tarq, List<RequestLine> requests, Mode[] modes, double seconds, int threads,
-                                  LongConsumer progress) throws InterruptedException, ExecutionException {
+                                  RequestLimits limits, LongConsumer progress) throws InterruptedException, ExecutionException {
         long warmupNanos = (long) (seconds * 0.2e9);
         long endNanos = (long) (seconds * 1e9);
         ExecutorService pool = Executors.newFixedThreadPool(threads);
@@ -62,7 +63,8 @@ public final class InterleavedLatency {
         try {
             for (int t = 0; t < threads; t++) {
                 int offset = t;
-                futures.add(pool.submit(() -> runThread(tarq, requests, modes, start, warmupNanos, endNanos, offset)));
+                futures.add(pool.submit(() -> runThread(tarq.newScorer().limits(limits), requests, modes, start,
+                        warmupNanos, endNanos, offset)));
             }
             while (!futures.stream().allMatch(Future::isDone)) {
                 progress.accept(Math.min((System.nanoTime() - start) / 1_000_000, endNanos / 1_000_000));
@@ -85,9 +87,8 @@ public final class InterleavedLatency {
         }
     }
 
-    private static Histogram[] runThread(TarqModel tarq, List<RequestLine> requests, Mode[] modes, long start,
+    private static Histogram[] runThread(Scorer scorer, List<RequestLine> requests, Mode[] modes, long start,
                                          long warmupNanos, long endNanos, int offset) {
-        Scorer scorer = tarq.newScorer();
         Histogram[] histograms = new Histogram[modes.length];
         for (int m = 0; m < modes.length; m++) {
             histograms[m] = new Histogram(3);

@@ -1,13 +1,14 @@
 package io.tarq.tools;
 
 import io.tarq.engine.Mode;
+import io.tarq.engine.RequestLimits;
 import io.tarq.engine.Scorer;
 import io.tarq.engine.TarqModel;
 import io.tarq.engine.UnknownCandidateException;
+import io.tarq.tools.jsonl.LineReader;
 import io.tarq.tools.jsonl.RequestFormatException;
 import io.tarq.tools.jsonl.RequestLine;
 import io.tarq.tools.jsonl.RequestLineParser;
-import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,6 +17,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -26,7 +28,9 @@ import picocli.CommandLine.Spec;
                 "Each input line: {\"user\": id, \"history\": [ids, oldest first], \"candidates\": [ids]}.",
                 "Each output line: {\"scores\": [logits in candidate order]}, null for a skipped unknown candidate.",
                 "Blank input lines are skipped; output line k answers the k-th request. The output file appears only "
-                        + "when every request was scored."})
+                        + "when every request was scored.",
+                "A request over a limit (--max-candidates, --max-history) stops the run with an error naming its line, "
+                        + "before it is scored."})
 final class ScoreCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "The model file (.safetensors).")
     Path model;
@@ -44,6 +48,9 @@ final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--skip-unknown", description = "Score unknown candidate ids as null instead of failing (default: ${DEFAULT-VALUE}).")
     boolean skipUnknown;
 
+    @Mixin
+    LimitOptions limitOptions;
+
     @Spec
     CommandSpec spec;
 
@@ -55,20 +62,30 @@ final class ScoreCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--mode " + e.getMessage());
         }
+        RequestLimits limits = limitOptions.limits(spec);
         Path absolute = output.toAbsolutePath();
         Path partial = absolute.resolveSibling("." + absolute.getFileName() + ".partial");
         int requests = 0;
         try (TarqModel tarq = TarqModel.open(model);
-             BufferedReader in = Files.newBufferedReader(input, StandardCharsets.UTF_8);
+             var reader = Files.newBufferedReader(input, StandardCharsets.UTF_8);
              BufferedWriter out = Files.newBufferedWriter(partial, StandardCharsets.UTF_8)) {
-            Scorer scorer = tarq.newScorer().skipUnknownCandidates(skipUnknown);
-            RequestLineParser parser = new RequestLineParser();
+            Scorer scorer = tarq.newScorer().skipUnknownCandidates(skipUnknown).limits(limits);
+            LineReader in = new LineReader(reader, LineReader.maxChars(limits));
+            RequestLineParser parser = new RequestLineParser(limits);
             StringBuilder json = new StringBuilder();
             float[] scores = new float[0];
-            String line;
-            int lineNumber = 0;
-            while ((line = in.readLine()) != null) {
-                lineNumber++;
+            while (true) {
+                String line;
+                try {
+                    line = in.next();
+                } catch (RequestFormatException e) {
+                    throw new IOException(input + ": " + e.getMessage()); // names the line itself
+                } catch (java.nio.charset.CharacterCodingException e) {
+                    throw new IOException(input + ": line " + (in.lineNumber() + 1) + ": not valid UTF-8");
+                }
+                if (line == null) {
+                    break;
+                }
                 if (line.isBlank()) {
                     continue;
                 }
@@ -76,8 +93,9 @@ final class ScoreCommand implements Callable<Integer> {
                 try {
                     request = parser.parse(line);
                 } catch (RequestFormatException e) {
-                    throw new IOException(input + ": line " + lineNumber + ": " + e.getMessage());
+                    throw new IOException(input + ": line " + in.lineNumber() + ": " + e.getMessage());
                 }
+                long lineNumber = in.lineNumber();
                 if (scores.length < request.candidates().length) {
                     scores = new float[request.candidates().length];
                 }

@@ -1,6 +1,7 @@
 package io.tarq.tools.demo;
 
 import io.tarq.engine.Mode;
+import io.tarq.engine.RequestLimits;
 import io.tarq.engine.Scorer;
 import io.tarq.engine.TarqModel;
 import io.tarq.engine.kernel.Kernels;
@@ -197,7 +198,7 @@ public final class DemoCommand implements Callable<Integer> {
         try (ProgressBar bar = new ProgressBarBuilder().setTaskName("latency").setInitialMax((long) (seconds * 1000))
                 .setStyle(ProgressBarStyle.ASCII).setUnit(" s", 1000).setUpdateIntervalMillis(200)
                 .setConsumer(new ConsoleProgressBarConsumer(System.err)).hideEta().build()) {
-            h = InterleavedLatency.run(tarq, pool, MODES, seconds, 1, bar::stepTo);
+            h = InterleavedLatency.run(tarq, pool, MODES, seconds, 1, RequestLimits.DEFAULT, bar::stepTo);
         }
         o.printf(Locale.ROOT, "%nLatency a request on the %s: M = %,d candidates, n = %d behaviours, 1 thread, %.0f s, modes interleaved%n",
                 what, m, history, seconds);

@@ -42,6 +42,11 @@ abstract class JsonLineScanner<E extends Exception> {
     }
 
     final long[] integers(String field) throws E {
+        return integers(field, Integer.MAX_VALUE - 8);
+    }
+
+    /** A list of at most {@code max} ids: one more is refused at that id, so a huge list never allocates. */
+    final long[] integers(String field, int max) throws E {
         expect('[');
         skipWhitespace();
         int count = 0;
@@ -51,8 +56,12 @@ abstract class JsonLineScanner<E extends Exception> {
         }
         while (true) {
             skipWhitespace();
+            if (count == max) {
+                throw error("\"" + field + "\" has more than " + max + " ids, the request limit");
+            }
             if (count == buffer.length) {
-                buffer = Arrays.copyOf(buffer, buffer.length * 2);
+                // count < max here, so the buffer never grows past the limit.
+                buffer = Arrays.copyOf(buffer, (int) Math.min(2L * buffer.length, max));
             }
             buffer[count++] = integer(field + "[" + count + "]");
             skipWhitespace();

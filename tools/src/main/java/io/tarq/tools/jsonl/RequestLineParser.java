@@ -1,5 +1,7 @@
 package io.tarq.tools.jsonl;
 
+import io.tarq.engine.RequestLimits;
+
 /**
  * Parses one request line, {@code {"user": id, "history": [ids], "candidates": [ids]}}, strictly: the three keys
  * exactly once each, in any order, ids as JSON integers that fit a signed 64-bit long (read digit by digit, never
@@ -7,6 +9,18 @@ package io.tarq.tools.jsonl;
  * {@link RequestFormatException} that says what and at which character. Linear in the line's length.
  */
 public final class RequestLineParser extends JsonLineScanner<RequestFormatException> {
+    private final RequestLimits limits;
+
+    /** A parser with the default limits ({@link RequestLimits#DEFAULT}). */
+    public RequestLineParser() {
+        this(RequestLimits.DEFAULT);
+    }
+
+    /** A parser that refuses a list past its limit at the first id over it, before reading the rest of the line. */
+    public RequestLineParser(RequestLimits limits) {
+        this.limits = java.util.Objects.requireNonNull(limits, "limits");
+    }
+
     /** Parses {@code line}; the parser may be reused, it is not thread-safe. */
     public RequestLine parse(String line) throws RequestFormatException {
         start(line);
@@ -36,13 +50,13 @@ public final class RequestLineParser extends JsonLineScanner<RequestFormatExcept
                     if (history != null) {
                         throw error("\"history\" appears twice");
                     }
-                    history = integers("history");
+                    history = integers("history", limits.maxHistory());
                 }
                 case "candidates" -> {
                     if (candidates != null) {
                         throw error("\"candidates\" appears twice");
                     }
-                    candidates = integers("candidates");
+                    candidates = integers("candidates", limits.maxCandidates());
                 }
                 default -> throw error("unknown key \"" + key + "\" (a request has \"user\", \"history\" and \"candidates\")");
             }

@@ -65,4 +65,37 @@ class RequestLineParserTest {
         assertTrue(e.getMessage().contains(fault), e.getMessage());
         assertTrue(e.getMessage().contains("at character "), e.getMessage());
     }
+
+    @Test
+    void listsOverTheLimitsAreRefusedAtTheFirstIdPastThem() throws RequestFormatException {
+        RequestLineParser limited = new RequestLineParser(new io.tarq.engine.RequestLimits(3, 0, 3));
+        assertEquals(3, limited.parse("{\"user\":1,\"history\":[],\"candidates\":[1,2,3]}").candidates().length);
+        RequestFormatException e = assertThrows(RequestFormatException.class,
+                () -> limited.parse("{\"user\":1,\"history\":[],\"candidates\":[1,2,3,4]}"));
+        assertEquals("\"candidates\" has more than 3 ids, the request limit at character 44", e.getMessage());
+        RequestFormatException h = assertThrows(RequestFormatException.class,
+                () -> limited.parse("{\"user\":1,\"history\":[ 9 ],\"candidates\":[]}"));
+        assertTrue(h.getMessage().startsWith("\"history\" has more than 0 ids"), h.getMessage());
+    }
+
+    /** Two million ids against the default limit of 100,000: refused without parsing (or holding) the rest. */
+    @Test
+    void aHugeListIsRefusedWithoutGrowingPastTheLimit() {
+        StringBuilder line = new StringBuilder("{\"user\":1,\"history\":[],\"candidates\":[");
+        for (int i = 0; i < 2_000_000; i++) {
+            line.append(i == 0 ? "" : ",").append(i % 10);
+        }
+        line.append("]}");
+        RequestFormatException e = assertThrows(RequestFormatException.class, () -> parser.parse(line.toString()));
+        assertTrue(e.getMessage().startsWith("\"candidates\" has more than 100000 ids"), e.getMessage());
+    }
+
+    /** The overflow message quotes the input: a carriage return after the digits must not break it in two. */
+    @Test
+    void quotedInputStaysOneLine() {
+        RequestFormatException e = assertThrows(RequestFormatException.class,
+                () -> parser.parse("{\"user\":99999999999999999999\r\u2028,\"history\":[],\"candidates\":[]}"));
+        assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+        assertTrue(e.getMessage().contains("99999999999999999999\\u000d\\u2028"), e.getMessage());
+    }
 }

@@ -1,0 +1,71 @@
+package io.tarq.engine;
+
+import java.nio.file.Path;
+
+/**
+ * A request's hold on the model an engine served when the request began: the model stays open, and its memory
+ * mapped, until the lease is closed, however many swaps happen meanwhile. Use it in try-with-resources, on one
+ * thread, for one request or a few; the scorer belongs to the lease until it is closed.
+ *
+ * <pre>{@code
+ * try (ModelLease lease = engine.acquire()) {
+ *     lease.scorer().score(Mode.TARQ, user, history, candidates, logits);
+ * }
+ * }</pre>
+ */
+public final class ModelLease implements AutoCloseable {
+    private final ServedModel served;
+    private final Scorer scorer;
+    private final TarqEngine.Options options;
+    private boolean closed;
+
+    ModelLease(ServedModel served, Scorer scorer, TarqEngine.Options options) {
+        this.served = served;
+        this.scorer = scorer;
+        this.options = options;
+    }
+
+    /** A scorer of this lease's model, configured with the engine's limits and unknown-candidate policy. */
+    public Scorer scorer() {
+        checkOpen();
+        return scorer;
+    }
+
+    /** The model this lease holds open (dimensions, file, metadata). Never close it: the engine does, when no lease holds it. */
+    public TarqModel model() {
+        checkOpen();
+        return served.model();
+    }
+
+    /** The engine's number for this model: 1 for the first, +1 at each accepted swap. */
+    public long version() {
+        return served.version();
+    }
+
+    /** The model's file. */
+    public Path path() {
+        return served.path();
+    }
+
+    /**
+     * Gives the scorer back to the model's pool and drops the lease's reference; if the model was retired and this was
+     * its last lease, closes it here. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        // A caller may have changed the scorer's settings; the next lease must get the engine's.
+        scorer.skipUnknownCandidates(options.skipUnknownCandidates()).limits(options.limits());
+        served.scorers().give(scorer);
+        served.release();
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("the lease on " + served.path() + " (version " + served.version() + ") is closed");
+        }
+    }
+}

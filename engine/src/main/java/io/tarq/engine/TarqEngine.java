@@ -1,0 +1,271 @@
+package io.tarq.engine;
+
+import io.tarq.engine.kernel.KernelSupport;
+import io.tarq.engine.kernel.Kernels;
+import io.tarq.layout.ModelFormatException;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Serves the current version of a model and replaces it while requests are in flight.
+ *
+ * <pre>{@code
+ * TarqEngine engine = TarqEngine.open(Path.of("model-v1.safetensors"));
+ * // request threads:
+ * try (ModelLease lease = engine.acquire()) {
+ *     lease.scorer().score(Mode.TARQ, user, history, candidates, logits);
+ * }
+ * // a deployment thread, at any time:
+ * engine.swap(Path.of("model-v2.safetensors"));   // throws, and v1 keeps serving, if v2 is not a valid model
+ * // at shutdown:
+ * engine.close();
+ * }</pre>
+ *
+ * <p><b>Swap.</b> {@link #swap(Path)} opens and checks the new file completely before anything changes: structure on
+ * open, and by default every byte ({@link TarqModel#file()}{@code .verifyContents()}: no NaN, codes below K, unit
+ * rows). A file that fails is closed, counted as a rejected swap, and its {@link ModelFormatException} or
+ * {@link IOException} is thrown; the current model keeps serving. A valid one is published with one volatile write:
+ * requests that start afterwards get it, requests already running finish on the old one.
+ *
+ * <p><b>Release.</b> Each version is reference-counted ({@code ServedModel}): the engine holds one reference while it
+ * is current, each lease one. A retired version is closed (file unmapped, arena freed) when its last reference goes,
+ * by the thread that drops it: the swapping thread if no request was running, else the request thread whose lease
+ * ends last, after its response was computed. A request never runs on closed memory: {@link #acquire()} takes its
+ * reference with a CAS that refuses a count of zero, and on refusal reads the current version again, which the swap
+ * published before it dropped the engine's reference.
+ *
+ * <p><b>Scorers.</b> A {@link Scorer} is per thread and bound to one model. Each version has a lock-free pool of
+ * idle scorers (capacity {@link Builder#scorerPool(int)}), pre-filled before the version is published, so a lease
+ * takes a warm scorer without allocating; a lease allocates only itself. Scorers of a retired version go with it.
+ */
+public final class TarqEngine implements AutoCloseable {
+    private final Options options;
+    private final AtomicLong accepted = new AtomicLong();
+    private final AtomicLong rejected = new AtomicLong();
+    private final AtomicInteger liveModels = new AtomicInteger();
+    private long lastVersion;
+    private volatile ServedModel current;
+    private boolean closed;
+
+    /** What every version of an engine shares: kernels, limits, unknown-candidate policy, checks, pool size. */
+    record Options(KernelSupport kernels, RequestLimits limits, boolean skipUnknownCandidates, boolean verifyContents,
+                   int scorerPool, int prefill) {
+    }
+
+    private TarqEngine(Options options) {
+        this.options = options;
+    }
+
+    /** An engine serving {@code path} with the default options. */
+    public static TarqEngine open(Path path) throws IOException {
+        return builder().open(path);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * A hold on the current model for one request: close it when the request ends (try-with-resources).
+     *
+     * @throws IllegalStateException the engine is closed
+     */
+    public ModelLease acquire() {
+        while (true) {
+            ServedModel served = current;
+            if (served == null) {
+                throw new IllegalStateException("the engine is closed");
+            }
+            if (served.tryRetain()) {
+                Scorer scorer;
+                try {
+                    scorer = served.scorers().take();
+                } catch (RuntimeException | Error e) {
+                    served.release();
+                    throw e;
+                }
+                return new ModelLease(served, scorer, options);
+            }
+            // Retired between the read and the retain: its successor is already published (or the engine closed).
+            Thread.onSpinWait();
+        }
+    }
+
+    /** Scores one request on the current model: {@link #acquire()}, {@link Scorer#score}, close. */
+    public void score(Mode mode, long userId, long[] history, long[] candidates, float[] out) {
+        try (ModelLease lease = acquire()) {
+            lease.scorer().score(mode, userId, history, candidates, out);
+        }
+    }
+
+    /**
+     * Opens and checks {@code path}, then serves it in place of the current model, which is closed once its last
+     * request ends. Swaps are serialized; requests are not blocked.
+     *
+     * @return the new version's number
+     * @throws ModelFormatException the file is not a valid model: rejected, the current model keeps serving
+     * @throws IOException          the file cannot be read: rejected, the current model keeps serving
+     */
+    public synchronized long swap(Path path) throws IOException {
+        if (closed) {
+            throw new IllegalStateException("the engine is closed");
+        }
+        ServedModel next;
+        try {
+            next = load(path);
+        } catch (IOException | RuntimeException | Error e) {
+            // An OutOfMemoryError opening a model too large for this JVM is a rejection too: nothing changed.
+            rejected.incrementAndGet();
+            throw e;
+        }
+        ServedModel old = current;
+        current = next;
+        accepted.incrementAndGet();
+        old.release();
+        return next.version();
+    }
+
+    /** Opens, checks and wraps a model; on any failure nothing stays open. */
+    private ServedModel load(Path path) throws IOException {
+        TarqModel model = TarqModel.open(path, options.kernels());
+        try {
+            if (options.verifyContents()) {
+                model.file().verifyContents();
+            }
+            ScorerPool pool = new ScorerPool(options.scorerPool(), () -> model.newScorer()
+                    .skipUnknownCandidates(options.skipUnknownCandidates()).limits(options.limits()));
+            pool.prefill(options.prefill());
+            ServedModel served = new ServedModel(model, ++lastVersion, pool, s -> liveModels.decrementAndGet());
+            liveModels.incrementAndGet();
+            return served;
+        } catch (IOException | RuntimeException | Error e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    /** The current version's number (1 for the first model). */
+    public long version() {
+        return checkedCurrent().version();
+    }
+
+    /** The current model's file. */
+    public Path path() {
+        return checkedCurrent().path();
+    }
+
+    /** Swaps that replaced the model. */
+    public long swaps() {
+        return accepted.get();
+    }
+
+    /** Swaps refused because the new file was not a valid model or could not be read. */
+    public long rejectedSwaps() {
+        return rejected.get();
+    }
+
+    /** Versions not yet closed: the current one plus retired ones that still have requests running. */
+    public int liveModels() {
+        return liveModels.get();
+    }
+
+    public RequestLimits limits() {
+        return options.limits();
+    }
+
+    /**
+     * Stops serving: {@link #acquire()} then throws. The current model is closed when its last lease ends (at once if
+     * none is open). Idempotent.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        ServedModel last = current;
+        current = null;
+        last.release();
+    }
+
+    private ServedModel checkedCurrent() {
+        ServedModel served = current;
+        if (served == null) {
+            throw new IllegalStateException("the engine is closed");
+        }
+        return served;
+    }
+
+    /** Options of an engine; every one has a default. */
+    public static final class Builder {
+        private KernelSupport kernels;
+        private RequestLimits limits = RequestLimits.DEFAULT;
+        private boolean skipUnknownCandidates;
+        private boolean verifyContents = true;
+        private int scorerPool = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
+        private int prefill = Runtime.getRuntime().availableProcessors();
+
+        private Builder() {
+        }
+
+        /** The kernels (default: {@link Kernels#get()}, what this JVM supports). */
+        public Builder kernels(KernelSupport value) {
+            this.kernels = Objects.requireNonNull(value, "kernels");
+            return this;
+        }
+
+        /** The largest request served (default {@link RequestLimits#DEFAULT}). */
+        public Builder limits(RequestLimits value) {
+            this.limits = Objects.requireNonNull(value, "limits");
+            return this;
+        }
+
+        /** Score unknown candidates as NaN instead of throwing (default false). */
+        public Builder skipUnknownCandidates(boolean value) {
+            this.skipUnknownCandidates = value;
+            return this;
+        }
+
+        /**
+         * Read every byte of a new model before serving it (default true): NaN or infinite weights, codes ≥ K and
+         * non-unit {@code item.vec} rows are then rejected instead of silently giving wrong scores. It costs one pass
+         * over the file per swap, off the request path.
+         */
+        public Builder verifyContents(boolean value) {
+            this.verifyContents = value;
+            return this;
+        }
+
+        /** Idle scorers kept per model version (default max(4, 2 × cores)); more concurrent requests allocate. */
+        public Builder scorerPool(int capacity) {
+            if (capacity < 1) {
+                throw new IllegalArgumentException("scorerPool = " + capacity + " must be at least 1");
+            }
+            this.scorerPool = capacity;
+            return this;
+        }
+
+        /** Scorers made before a version is published (default: the core count, at most the pool's capacity). */
+        public Builder prefill(int count) {
+            if (count < 0) {
+                throw new IllegalArgumentException("prefill = " + count + " is negative");
+            }
+            this.prefill = count;
+            return this;
+        }
+
+        /** Opens and checks the first model, then serves it as version 1. */
+        public TarqEngine open(Path path) throws IOException {
+            KernelSupport k = kernels == null ? Kernels.get() : kernels;
+            TarqEngine engine = new TarqEngine(new Options(k, limits, skipUnknownCandidates, verifyContents, scorerPool,
+                    Math.min(prefill, scorerPool)));
+            synchronized (engine) {
+                engine.current = engine.load(path);
+            }
+            return engine;
+        }
+    }
+}
