@@ -31,7 +31,7 @@ would write it, with nothing of the engine's serving tricks:
   table LUT[l][k] = ⟨Pz[l, k], r_u⟩, and per candidate s_TT + Σ_l LUT[l][z_l(i)] (codes stored item-major, [N, L]
   uint8, one gathered row a candidate). What the engine adds and the graph lacks is the serving identity
   (⟨MHA(q; H), r⟩ = Σ_j softmax·u_j + ⟨bo, r⟩: no values, no Wo, no readout per codeword), the codeword queries
-  precomputed at load (ORT's constant folding does the same here: they depend on initializers only), and the uint8
+  precomputed at load (the export's constant folding does the same here: they depend on initializers only), and the uint8
   table scan.
 - **TARQ, form ``candidate``** (``tarq-candidate.onnx``): the student as trained (``TarqNet.student``), ĥ(u, i) =
   Σ_l MHA_rq(C_l[z_l(i)]; H) per candidate, then s_TT + ⟨ĥ, r_u⟩: L attention rows a candidate, no personalized
@@ -273,9 +273,12 @@ def main(argv=None) -> int:
                    help="TARQ graph: lut = personalized codebook and table (tarq.onnx), candidate = the student's "
                         "attention per candidate (tarq-candidate.onnx), both (default: %(default)s)")
     args = p.parse_args(argv)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     forms = FORMS if args.tarq_form == "both" else (args.tarq_form,)
-    info = export_model(args.model, args.out_dir, forms)
+    try:
+        info = export_model(args.model, args.out_dir, forms)
+    except (OSError, ValueError, KeyError) as e:  # a missing or unreadable file, a tensor the contract requires missing
+        print(f"tarq.train.onnx_export: {args.model}: {e}", file=sys.stderr)
+        return 1
     print(f"wrote {', '.join(info['graphs'].values())} and export.json to {args.out_dir}")
     return 0
 

@@ -24,8 +24,8 @@ import java.util.Map;
  * both sides do the same work outside the graph.
  *
  * <p>The session runs sequentially with {@code threads} intra-op threads (the engine scores a request on one thread;
- * compare with 1) and every graph optimization on (constant folding computes the codeword queries once, as the
- * engine does at load). Inputs go through direct buffers that ORT reads in place. One scorer per thread, like the
+ * compare with 1) and every graph optimization on (the export already folded the codeword queries into constants,
+ * as the engine does at load). Inputs go through direct buffers that ORT reads in place. One scorer per thread, like the
  * engine's {@code Scorer}.
  *
  * <p><b>Empty histories.</b> ORT 1.22 kills the process (SIGFPE in {@code libonnxruntime.so}) when a graph optimized
