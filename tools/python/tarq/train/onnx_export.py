@@ -277,7 +277,8 @@ def main(argv=None) -> int:
     try:
         info = export_model(args.model, args.out_dir, forms)
     except (OSError, ValueError, KeyError) as e:  # a missing or unreadable file, a tensor the contract requires missing
-        print(f"tarq.train.onnx_export: {args.model}: {e}", file=sys.stderr)
+        message = str(e) if args.model in str(e) else f"{args.model}: {e}"
+        print(f"tarq.train.onnx_export: {message}", file=sys.stderr)
         return 1
     print(f"wrote {', '.join(info['graphs'].values())} and export.json to {args.out_dir}")
     return 0
