@@ -76,6 +76,14 @@ def test_request_graphs_compute_the_contracts_logits(tmp_path, name, null_keys):
     assert empty_histories >= 2  # n = 0 was exercised
 
 
+def test_a_file_past_protobufs_limit_is_refused_with_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(onnx_export, "MAX_SOURCE_BYTES", 1000)
+    assert onnx_export.main([fixture("readout"), "--out-dir", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "readout.safetensors" in err and "2 GB" in err and "\n" not in err
+    assert not os.path.exists(tmp_path / "out")
+
+
 def test_unknown_graph_is_refused():
     tensors, metadata = load_tensors(fixture("readout"))
     with pytest.raises(ValueError, match="model 'nope'"):

@@ -16,9 +16,11 @@ user -> row 0, unknown behaviours dropped, the newest ``n_max`` kept, as the eng
     -> logits   float32 [M]
 
 Everything else is an initializer inside the graph: the catalog (``item.emb``, ``item.vec``, the codes), the user
-table and every weight. So a graph is as large as the model file's float tensors (a 1M-item catalog at d = dv = 64 is
-about 0.5 GB a graph, each of the three holding ``item.emb`` and the TT/TARQ ones ``item.vec``); past protobuf's 2 GB
-torch 1.13 writes the initializers as external data files beside the graph (one directory per model, as here).
+table and every weight. So a graph is about as large as the model file (a 1M-item catalog at d = dv = 64 is about
+0.5 GB a graph: each holds ``item.emb`` and ``item.vec``). Protobuf caps one file at 2 GB; past that torch 1.13 would
+write initializers as external files named after them beside the graph, where the graphs of one directory could
+overwrite each other's, so files above :data:`MAX_SOURCE_BYTES` (about 3.5M items at the defaults) are refused
+with a message instead.
 
 The math is the contract's (``shared/design/tarq-model.md``) written for one request, the way an ONNX Runtime user
 would write it, with nothing of the engine's serving tricks:
@@ -58,7 +60,7 @@ from torch import nn
 
 from .. import safetensors_np
 
-__all__ = ["OPSET", "FORMS", "RequestGraph", "load_tensors", "export_graph", "export_model", "main"]
+__all__ = ["OPSET", "FORMS", "MAX_SOURCE_BYTES", "RequestGraph", "load_tensors", "export_graph", "export_model", "main"]
 
 OPSET = 13
 FORMS = ("lut", "candidate")
@@ -66,6 +68,7 @@ GRAPH_FILES = {"tt": "tt.onnx", "ta": "ta.onnx", "tarq": "tarq.onnx", "tarq-cand
 INPUTS = ("user", "history", "candidates")
 OUTPUT = "logits"
 _NO_KEY = -1e30  # the score of the extra column of an attention without a null key
+MAX_SOURCE_BYTES = 1_900_000_000  # a graph holds about the whole file; protobuf's limit is 2 GB
 
 
 def load_tensors(path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -239,6 +242,10 @@ def _sha256(path) -> str:
 
 def export_model(model_path, out_dir, forms=("lut",)) -> dict:
     """Writes the graphs of ``model_path`` into ``out_dir`` and returns (and writes) ``export.json``."""
+    size = os.path.getsize(model_path)
+    if size > MAX_SOURCE_BYTES:
+        raise ValueError(f"{os.fspath(model_path)}: {size:,} bytes: its graphs would pass protobuf's 2 GB limit, and "
+                         f"the exporter does not write ONNX external data (at most {MAX_SOURCE_BYTES:,} bytes)")
     tensors, metadata = load_tensors(model_path)
     os.makedirs(out_dir, exist_ok=True)
     models = ["tt", "ta"] + [("tarq" if form == "lut" else "tarq-candidate") for form in forms]

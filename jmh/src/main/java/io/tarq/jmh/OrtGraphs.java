@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
  * <p>The graphs come from the trainer's exporter ({@code python3 -m tarq.train.onnx_export MODEL --out-dir DIR
  * --tarq-form both}: {@code tt.onnx}, {@code ta.onnx}, {@code tarq.onnx}, {@code tarq-candidate.onnx}), written once
  * into {@code MODEL.onnx/} beside the model and reused while its {@code export.json} names a source of the model's
- * size. Python: {@code -Dtarq.python} (default {@code /usr/bin/python3}, with PyTorch); the exporter's sources:
+ * size and every graph is there. Python: {@code -Dtarq.python} (default {@code /usr/bin/python3}, with PyTorch); the exporter's sources:
  * {@code -Dtarq.root}/tools/python, else the first {@code tools/python} above the working directory.
  *
  * <p>The scorer itself needs ONNX Runtime's jar, which only the {@code ort} build has (Maven profile {@code -Port},
@@ -48,7 +48,11 @@ public final class OrtGraphs {
         Path info = dir.resolve("export.json");
         if (Files.exists(info)) {
             Matcher m = SOURCE_BYTES.matcher(Files.readString(info));
-            if (m.find() && Long.parseLong(m.group(1)) == Files.size(model)) {
+            boolean complete = true;
+            for (Graph graph : Graph.values()) {
+                complete &= Files.exists(dir.resolve(graph.file));
+            }
+            if (complete && m.find() && Long.parseLong(m.group(1)) == Files.size(model)) {
                 return dir;
             }
         }
