@@ -15,14 +15,25 @@ def main():
             t[(p["mode"], int(p["candidates"]))] = r["primaryMetric"]["score"]
     ms = sorted({m for _, m in t})
     lo, hi = ms[0], ms[-1]
-    slope = {mode: (t[(mode, hi)] - t[(mode, lo)]) / (hi - lo) * 1e3 for mode in ("TT", "TARQ", "TARQ_F32", "TA") if (mode, hi) in t}
+    slope = {mode: (t[(mode, hi)] - t[(mode, lo)]) / (hi - lo) * 1e3 for mode in ("TT", "TARQ", "TARQ_F32", "TA", "ORT_TT", "ORT_TARQ", "ORT_TA", "ORT_TARQ_CANDIDATE")
+             if (mode, hi) in t and (mode, lo) in t}
     print(f"per-candidate slope, M = {lo:,} .. {hi:,} (ns a candidate):")
     for mode, s in slope.items():
         print(f"  {mode:9s} {s:8.1f}")
-    print(f"  TARQ / TT slope  {slope['TARQ'] / slope['TT']:.2f}   (target <= 1.2)")
-    print(f"  TA / TARQ slope  {slope['TA'] / slope['TARQ']:.2f}   (target >= 10)")
+    if {"TT", "TARQ", "TA"} <= slope.keys():
+        print(f"  TARQ / TT slope  {slope['TARQ'] / slope['TT']:.2f}   (target <= 1.2)")
+        print(f"  TA / TARQ slope  {slope['TA'] / slope['TARQ']:.2f}   (target >= 10)")
     for m in ms:
-        print(f"M = {m:>6,}: TA / TARQ = {t[('TA', m)] / t[('TARQ', m)]:.2f}, TARQ / TT = {t[('TARQ', m)] / t[('TT', m)]:.2f}")
+        if ("TA", m) in t and ("TARQ", m) in t and ("TT", m) in t:
+            print(f"M = {m:>6,}: TA / TARQ = {t[('TA', m)] / t[('TARQ', m)]:.2f}, TARQ / TT = {t[('TARQ', m)] / t[('TT', m)]:.2f}")
+    # ONNX Runtime (./tarq jmh --ort): how much faster the engine's TARQ request is than ORT's graphs.
+    for m in ms:
+        if ("TARQ", m) not in t:
+            continue
+        parts = [f"{mode} / TARQ = {t[(mode, m)] / t[('TARQ', m)]:.2f}"
+                 for mode in ("ORT_TT", "ORT_TARQ", "ORT_TA", "ORT_TARQ_CANDIDATE") if (mode, m) in t]
+        if parts:
+            print(f"M = {m:>6,}: " + ", ".join(parts) + "   (targets at M = 5,000: ORT_TARQ >= 3, ORT_TA >= 5)")
 
 
 if __name__ == "__main__":

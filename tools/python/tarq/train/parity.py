@@ -3,7 +3,8 @@
     python3 -m tarq.train.parity --out engine/src/test/resources/parity     (./tarq parity-fixtures)
 
 writes, per teacher head (``readout``, ``din``): ``NAME.safetensors`` (the exported model) and
-``NAME.expected.safetensors``, whose tensors are the requests and PyTorch's logits:
+``onnx/NAME/`` (the model's ONNX graphs, :mod:`.onnx_export`, run by ONNX Runtime in the jmh module's
+``OrtParityTest``) and ``NAME.expected.safetensors``, whose tensors are the requests and PyTorch's logits:
 
     request.user            [R]        int64  external user id (some unknown: row 0)
     request.history_offsets [R + 1]    int64  CSR over request.history
@@ -28,6 +29,7 @@ from .. import safetensors_np
 from ..data import Dataset, leave_one_out, synthetic_dataset
 from .export import export
 from .model import Config, TarqNet
+from .onnx_export import FORMS, export_model
 from .trainer import TrainConfig, train
 
 __all__ = ["Request", "make_requests", "live_logits", "write_fixture", "main"]
@@ -127,7 +129,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)  # one thread: the same reduction order on every run
     for name, head in (("readout", "readout"), ("din", "din")):
         path = write_fixture(args.out, name, head)
-        print(f"wrote {path} and its expected logits")
+        export_model(path, os.path.join(args.out, "onnx", name), FORMS)  # ORT runs these (jmh OrtParityTest)
+        print(f"wrote {path}, its expected logits and its ONNX graphs (onnx/{name})")
     return 0
 
 

@@ -6,6 +6,7 @@ import io.tarq.engine.TarqModel;
 import io.tarq.engine.synth.SyntheticModel;
 import io.tarq.engine.synth.SyntheticModelSpec;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -26,6 +27,14 @@ import org.openjdk.jmh.annotations.Warmup;
  * One whole request, one thread, through the id API (ids resolved, user side, mode-specific work, candidate scan):
  * the contract's defaults d = 64, h = 4, n = 50, L = 3, K = 256 on a synthetic catalog of {@code items} items.
  * Requests rotate through 32 pre-drawn ones (random user, history and candidates), so caches see a realistic mix.
+ *
+ * <p>The {@code ORT_*} modes run the same requests through ONNX Runtime on the model's ONNX export
+ * ({@code tarq.train.onnx_export}, written once beside the model, {@link OrtGraphs}), ids resolved by the same index:
+ * {@code ORT_TT} and {@code ORT_TA} the straightforward graphs of s_TT and ℓ_TA, {@code ORT_TARQ} the TARQ student as
+ * the contract writes it (personalized codebook by full attention once per request, its table, one lookup per level
+ * and candidate: no serving identity, float tables), and {@code ORT_TARQ_CANDIDATE} (not in the default list) the
+ * student per candidate (L attention rows each). They need the ort build ({@code ./tarq jmh --ort}); in the plain
+ * one they fail at setup saying so. {@code ortThreads} is ORT's intra-op thread count (the engine uses one thread).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(org.openjdk.jmh.annotations.Mode.AverageTime)
@@ -36,7 +45,20 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class RequestBenchmark {
-    public enum ScoringMode { TT, TARQ, TARQ_F32, TA }
+    public enum ScoringMode {
+        TT, TARQ, TARQ_F32, TA, ORT_TT, ORT_TARQ, ORT_TA, ORT_TARQ_CANDIDATE;
+
+        /** The ONNX graph of an ORT mode, null for the engine's. */
+        OrtGraphs.Graph graph() {
+            return switch (this) {
+                case ORT_TT -> OrtGraphs.Graph.TT;
+                case ORT_TARQ -> OrtGraphs.Graph.TARQ;
+                case ORT_TA -> OrtGraphs.Graph.TA;
+                case ORT_TARQ_CANDIDATE -> OrtGraphs.Graph.TARQ_CANDIDATE;
+                default -> null;
+            };
+        }
+    }
 
     /** IDS: external ids resolved through the id index; ROWS: catalog rows, for callers that keep them. */
     public enum Api { IDS, ROWS }
@@ -44,7 +66,7 @@ public class RequestBenchmark {
     @Param({"IDS"})
     public Api api;
 
-    @Param({"TT", "TARQ", "TARQ_F32", "TA"})
+    @Param({"TT", "TARQ", "TARQ_F32", "TA", "ORT_TT", "ORT_TARQ", "ORT_TA"})
     public ScoringMode mode;
 
     @Param({"1000", "5000", "20000", "50000"})
@@ -56,6 +78,9 @@ public class RequestBenchmark {
     @Param({"1000000"})
     public int items;
 
+    @Param({"1"})
+    public int ortThreads;
+
     /** The n_max the synthetic model is written with: 100 (the contract's default), more when n asks for it. */
     static int nMaxFor(int history) {
         return Math.max(100, history);
@@ -63,6 +88,7 @@ public class RequestBenchmark {
 
     private TarqModel model;
     private Scorer scorer;
+    private RequestScorer ort;
     private Mode scoring;
     private long[] users;
     private long[][] histories;
@@ -76,9 +102,17 @@ public class RequestBenchmark {
     @Setup(Level.Trial)
     public void setUp() throws IOException {
         SyntheticModelSpec spec = SyntheticModelSpec.defaults(items).withNMax(nMaxFor(history));
-        model = TarqModel.open(Models.synthetic(spec));
+        Path file = Models.synthetic(spec);
+        model = TarqModel.open(file);
         scorer = model.newScorer();
-        scoring = Mode.valueOf(mode.name());
+        if (mode.graph() != null) {
+            if (api != Api.IDS) {
+                throw new IllegalArgumentException("mode " + mode + " runs through ids only (api = IDS)");
+            }
+            ort = OrtGraphs.open(model, file, mode.graph(), ortThreads);
+        } else {
+            scoring = Mode.valueOf(mode.name());
+        }
         SplittableRandom random = new SplittableRandom(17);
         users = new long[32];
         histories = new long[32][history];
@@ -108,13 +142,18 @@ public class RequestBenchmark {
                 throw new IllegalStateException("a logit is " + s);
             }
         }
+        if (ort != null) {
+            ort.close();
+        }
         model.close();
     }
 
     @Benchmark
     public float request() {
         int r = next++ & 31;
-        if (api == Api.IDS) {
+        if (ort != null) {
+            ort.score(users[r], histories[r], requests[r], out);
+        } else if (api == Api.IDS) {
             scorer.score(scoring, users[r], histories[r], requests[r], out);
         } else {
             scorer.scoreRows(scoring, userRows[r], historyRows[r], candidateRows[r], out);
