@@ -140,16 +140,16 @@ final class EvalCommand implements Callable<Integer> {
                 unknown += items.row(id) == IdIndex.MISSING ? 1 : 0;
             }
             unknownCandidates += unknown;
+            unknownUsers += users.row(rows.userIds()[r]) == IdIndex.MISSING ? 1 : 0;
+            for (long id : rows.histories()[r]) {
+                unknownBehaviours += items.row(id) == IdIndex.MISSING ? 1 : 0;
+            }
             if (unknown > 0) {
                 skipped++;
                 continue;
             }
             scorable[r] = true;
             e++;
-            unknownUsers += users.row(rows.userIds()[r]) == IdIndex.MISSING ? 1 : 0;
-            for (long id : rows.histories()[r]) {
-                unknownBehaviours += items.row(id) == IdIndex.MISSING ? 1 : 0;
-            }
         }
         float[][] scores = new float[MODES.length][e * c];
         byte[] labels = new byte[e * c];
@@ -204,10 +204,12 @@ final class EvalCommand implements Callable<Integer> {
     private void print(PrintWriter o, Result r) {
         o.printf(Locale.ROOT, "%s on %s (%s split, split seed %d, %d negatives a row)%n", model, r.dataset(), split,
                 splitSeed, negatives);
-        o.printf(Locale.ROOT, "  %s users scored, %d candidates each; %s rows skipped (%s candidates not in the model); "
-                        + "%s users unknown to the model (scored as its unknown user); %s history behaviours not in the model (dropped)%n",
-                Formats.count(r.rows()), r.perRow(), Formats.count(r.skippedRows()), Formats.count(r.unknownCandidates()),
-                Formats.count(r.unknownUsers()), Formats.count(r.unknownBehaviours()));
+        o.printf(Locale.ROOT, "  %s rows scored (one a user), %d candidates each%n", Formats.count(r.rows()), r.perRow());
+        if (r.skippedRows() + r.unknownUsers() + r.unknownBehaviours() > 0) {
+            o.printf(Locale.ROOT, "  not in the model: %s candidates (their %s rows skipped), %s users (scored as its unknown user), "
+                            + "%s history behaviours (dropped)%n", Formats.count(r.unknownCandidates()),
+                    Formats.count(r.skippedRows()), Formats.count(r.unknownUsers()), Formats.count(r.unknownBehaviours()));
+        }
         o.printf(Locale.ROOT, "  %-9s %8s %8s %8s   %s%n", "mode", "AUC", "GAUC", "logloss", "fidelity to ta: spearman, recall@" + TOP);
         for (int m = 0; m < MODES.length; m++) {
             String fidelity = Double.isNaN(r.spearman()[m]) ? ""
