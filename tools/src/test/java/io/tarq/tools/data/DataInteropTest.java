@@ -112,10 +112,6 @@ class DataInteropTest {
         String expected = python(args);
         String actual = cases.stream().map(DataInteropTest::javaDump).collect(Collectors.joining());
         assertEquals(expected, actual);
-        if (System.getenv("TARQ_DUMP") != null) {
-            Files.writeString(Path.of(System.getenv("TARQ_DUMP")), expected, java.nio.file.StandardOpenOption.CREATE,
-                    java.nio.file.StandardOpenOption.APPEND);
-        }
     }
 
     private Path write(String name, String text) throws IOException {
@@ -218,10 +214,6 @@ class DataInteropTest {
         String expected = python(args);
         String actual = cases.stream().map(DataInteropTest::javaDump).collect(Collectors.joining());
         assertEquals(expected, actual);
-        if (System.getenv("TARQ_DUMP") != null) {
-            Files.writeString(Path.of(System.getenv("TARQ_DUMP")), expected, java.nio.file.StandardOpenOption.CREATE,
-                    java.nio.file.StandardOpenOption.APPEND);
-        }
         assertTrue(expected.lines().filter(l -> l.startsWith("error ")).count() >= cases.size() - 2, expected);
     }
 }
