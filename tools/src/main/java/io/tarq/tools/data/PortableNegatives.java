@@ -40,16 +40,21 @@ public final class PortableNegatives {
      */
     public static int[] sample(long seed, int split, int user, int k, boolean[] touched, int items) {
         int[] kept = new int[k];
-        boolean[] seen = new boolean[items];
         long state = streamState(seed, split, user);
         int n = 0;
+        draws:
         while (n < k) {
             state += GAMMA;
             int item = (int) Math.unsignedMultiplyHigh(mix(state), items);
-            if (touched[item] || seen[item]) {
+            if (touched[item]) {
                 continue;
             }
-            seen[item] = true;
+            // Drawn before = kept before (only kept draws are remembered); k is small (99), a scan beats a set.
+            for (int i = 0; i < n; i++) {
+                if (kept[i] == item) {
+                    continue draws;
+                }
+            }
             kept[n++] = item;
         }
         return kept;
