@@ -5,6 +5,7 @@ import java.util.Arrays;
 /**
  * The trainer's metrics (tools/python/tarq/train/metrics.py) in Java, so the engine's numbers can be compared with the
  * trainer's {@code metrics.json}: AUC over all pairs pooled and per-request AUC (GAUC), both with ties counted half;
+ * logloss;
  * Spearman rank correlation and top-k recall for how closely one mode ranks like another.
  */
 public final class RankingMetrics {
@@ -70,6 +71,16 @@ public final class RankingMetrics {
             weights += perRequest;
         }
         return weights == 0 ? Double.NaN : weighted / weights;
+    }
+
+    /** Mean binary cross-entropy of sigmoid(logit) against {@code labels} (1 = positive), computed stably from the logits. */
+    public static double logloss(float[] logits, byte[] labels) {
+        double sum = 0;
+        for (int i = 0; i < logits.length; i++) {
+            double z = logits[i];
+            sum += Math.max(z, 0) - (labels[i] != 0 ? z : 0) + Math.log1p(Math.exp(-Math.abs(z)));
+        }
+        return sum / logits.length;
     }
 
     /** Spearman's rank correlation of two score vectors of the same candidates. */
