@@ -20,7 +20,8 @@ import org.HdrHistogram.Histogram;
 
 /**
  * Per-request latency of several modes on the same requests, interleaved: each thread has its own scorer and runs
- * every mode on each request in turn, so a slow phase of the machine hits all modes alike. The first fifth of the time
+ * every mode on each request in turn (starting from a different mode on each request, since the first to touch a request's
+ * candidates warms the caches for the others), so a slow phase of the machine hits all modes alike. The first fifth of the time
  * warms up and is not recorded. Shared by {@code bench} and {@code demo}.
  */
 public final class InterleavedLatency {
@@ -100,7 +101,10 @@ public final class InterleavedLatency {
                 return histograms;
             }
             RequestLine request = requests.get((int) (i % requests.size()));
-            for (int m = 0; m < modes.length; m++) {
+            // The first mode to touch a request's candidates pays their cache misses and warms them for the rest:
+            // rotate which mode goes first, so that each pays equally often.
+            for (int k = 0; k < modes.length; k++) {
+                int m = (int) ((i + k) % modes.length);
                 long begin = System.nanoTime();
                 scorer.score(modes[m], request.user(), request.history(), request.candidates(), out);
                 long elapsed = System.nanoTime() - begin;
