@@ -8,8 +8,12 @@ set -eu
 source=$1
 output=$2
 if ! command -v gcc >/dev/null 2>&1; then
-  echo "tarq: the jmh module needs gcc to build its native kernels ($source); install it (Debian: apt-get install gcc)" >&2
-  exit 1
+  # The native kernels are only the benchmarks' yardstick: the engine, the tools and the demo do not need them, so a
+  # machine with only a JDK and Maven still builds. The NATIVE benchmarks then fail naming the library, and
+  # NativeKernelsTest is skipped.
+  echo "tarq: gcc not found: the native benchmark kernels ($source) are not built (Debian: apt-get install gcc)" >&2
+  if command -v rm >/dev/null 2>&1; then rm -f "$output"; fi  # no stale library from an earlier build
+  exit 0
 fi
 mkdir -p "$(dirname "$output")"
 exec gcc -O3 -march=native -ffp-contract=off -std=c11 -Wall -Wextra -Werror -shared -fPIC -o "$output" "$source"
