@@ -10,7 +10,8 @@ import argparse
 import json
 import math
 
-COLORS = {"TT": "#4477aa", "TARQ": "#228833", "TARQ_F32": "#ccbb44", "TA": "#ee6677"}
+COLORS = {"TT": "#4477aa", "TARQ": "#228833", "TARQ_F32": "#ccbb44", "TA": "#ee6677",
+          "ORT_TT": "#4477aa", "ORT_TARQ": "#228833", "ORT_TA": "#ee6677", "ORT_TARQ_CANDIDATE": "#66ccee"}
 LABELS = {"candidates": "candidates a request (M)", "history": "behaviours a request (n)", "items": "catalog items (N)"}
 
 
@@ -57,11 +58,12 @@ def main():
     for i, (mode, points) in enumerate(sorted(series.items(), key=lambda kv: list(COLORS).index(kv[0]) if kv[0] in COLORS else 9)):
         color = COLORS.get(mode, "#666")
         path = " ".join(f"{'M' if j == 0 else 'L'}{px(x):.1f},{py(y):.1f}" for j, (x, y, _) in enumerate(points))
-        out.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        dash = ' stroke-dasharray="6,4"' if mode.startswith("ORT_") else ""  # ONNX Runtime: dashed, same colour
+        out.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="2"{dash}/>')
         for x, y, err in points:
             out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{color}"/>')
             out.append(f'<line x1="{px(x):.1f}" y1="{py(y + err):.1f}" x2="{px(x):.1f}" y2="{py(max(y - err, y * 0.5)):.1f}" stroke="{color}"/>')
-        out.append(f'<line x1="{w - right + 12}" y1="{top + 20 * i + 8}" x2="{w - right + 32}" y2="{top + 20 * i + 8}" stroke="{color}" stroke-width="2"/>')
+        out.append(f'<line x1="{w - right + 12}" y1="{top + 20 * i + 8}" x2="{w - right + 32}" y2="{top + 20 * i + 8}" stroke="{color}" stroke-width="2"{dash}/>')
         out.append(f'<text x="{w - right + 38}" y="{top + 20 * i + 12}">{mode}</text>')
     out.append("</svg>")
     open(args.out, "w").write("\n".join(out) + "\n")
