@@ -3,20 +3,15 @@ package io.tarq.tools;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.tarq.layout.Layouts;
 import io.tarq.layout.TarqModelFile;
 import io.tarq.layout.TarqTensors;
 import io.tarq.tools.TarqCliTest.Run;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,35 +22,16 @@ import org.junit.jupiter.api.io.TempDir;
  * the path, as {@link PythonInteropTest} does.
  */
 class EncodeItemsInteropTest {
-    private static final Path PYTHON = Path.of("/usr/bin/python3");
-    private static Path pythonPath;
-
     @TempDir
     Path dir;
 
     @BeforeAll
     static void findPython() throws Exception {
-        pythonPath = Path.of(System.getProperty("tarq.root", "..")).resolve("tools/python").toAbsolutePath();
-        assumeTrue(Files.isExecutable(PYTHON), "no " + PYTHON);
-        assumeTrue(python("-c", "import numpy").exit() == 0, "python3 has no numpy (apt-get install python3-numpy)");
+        ProjectPython.assumeAvailable();
     }
 
     static Run python(String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(PYTHON.toString()));
-        command.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(command);
-        pb.environment().put("PYTHONPATH", pythonPath.toString());
-        Path err = Files.createTempFile("python", ".err");
-        pb.redirectError(err.toFile());
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("python " + String.join(" ", args) + " did not finish");
-        }
-        String errText = Files.readString(err);
-        Files.delete(err);
-        return new Run(p.exitValue(), out, errText);
+        return ProjectPython.run(args);
     }
 
     @Test

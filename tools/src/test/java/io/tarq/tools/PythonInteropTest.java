@@ -1,9 +1,10 @@
 package io.tarq.tools;
 
+import io.tarq.tools.TarqCliTest.Run;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.tarq.engine.synth.SyntheticModel;
 import io.tarq.engine.synth.SyntheticModelSpec;
@@ -13,12 +14,8 @@ import io.tarq.layout.safetensors.DType;
 import io.tarq.layout.safetensors.TensorView;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
@@ -30,47 +27,25 @@ import org.junit.jupiter.api.io.TempDir;
  * sides. Runs {@code tools/python} with Debian's python3 and numpy ({@code ./tarq test} installs them).
  */
 class PythonInteropTest {
-    private static final Path PYTHON = Path.of("/usr/bin/python3");
-    private static Path pythonPath;
-
     @TempDir
     Path dir;
 
     @BeforeAll
     static void findPython() throws Exception {
-        pythonPath = Path.of(System.getProperty("tarq.root", "..")).resolve("tools/python").toAbsolutePath();
-        assumeTrue(Files.isExecutable(PYTHON), "no " + PYTHON);
-        assumeTrue(python("-c", "import numpy").exit() == 0, "python3 has no numpy (apt-get install python3-numpy)");
+        ProjectPython.assumeAvailable();
     }
 
-    record Result(int exit, String out, String err) {
-    }
-
-    static Result python(String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(PYTHON.toString()));
-        command.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(command);
-        pb.environment().put("PYTHONPATH", pythonPath.toString());
-        Path err = Files.createTempFile("python", ".err");
-        pb.redirectError(err.toFile());
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("python " + String.join(" ", args) + " did not finish");
-        }
-        String errText = Files.readString(err);
-        Files.delete(err);
-        return new Result(p.exitValue(), out, errText);
+    static Run python(String... args) throws IOException, InterruptedException {
+        return ProjectPython.run(args);
     }
 
     @Test
     void aModelWrittenByPythonOpensInJavaWithTheSameValues() throws Exception {
         Path file = dir.resolve("from-python.safetensors");
-        Result synth = python("-m", "tarq.model_file", "synth", "--out", file.toString(), "--items", "300",
+        Run synth = python("-m", "tarq.model_file", "synth", "--out", file.toString(), "--items", "300",
                 "--seed", "3", "--null-keys", "--ta-mlp", "--item-tower", "--attributes", "20");
         assertEquals(0, synth.exit(), synth.err());
-        Result summary = python("-m", "tarq.safetensors_np", "summary", file.toString());
+        Run summary = python("-m", "tarq.safetensors_np", "summary", file.toString());
         assertEquals(0, summary.exit(), summary.err());
 
         try (TarqModelFile model = TarqModelFile.open(file)) {
@@ -88,10 +63,10 @@ class PythonInteropTest {
     void aModelWrittenByJavaOpensInPythonWithTheSameValues() throws Exception {
         Path file = dir.resolve("from-java.safetensors");
         SyntheticModel.write(SyntheticModelSpec.defaults(500).withUsers(20).withNullKeys(true).withTaMlpHidden(16), file);
-        Result verify = python("-m", "tarq.model_file", "verify", "--full", file.toString());
+        Run verify = python("-m", "tarq.model_file", "verify", "--full", file.toString());
         assertEquals(0, verify.exit(), verify.err());
         assertEquals(1, verify.out().lines().count(), verify.out());
-        Result summary = python("-m", "tarq.safetensors_np", "summary", file.toString());
+        Run summary = python("-m", "tarq.safetensors_np", "summary", file.toString());
         assertEquals(0, summary.exit(), summary.err());
         try (TarqModelFile model = TarqModelFile.open(file)) {
             for (TensorView t : model.safetensors().tensors()) {
@@ -106,7 +81,7 @@ class PythonInteropTest {
         Path file = dir.resolve("java.safetensors");
         SyntheticModel.write(SyntheticModelSpec.defaults(333).withUsers(7), file);
         Path copy = dir.resolve("python.safetensors");
-        Result rewrite = python("-c", "import sys; from tarq import safetensors_np as s; "
+        Run rewrite = python("-c", "import sys; from tarq import safetensors_np as s; "
                 + "t, m = s.read(sys.argv[1]); s.write(sys.argv[2], t, m)", file.toString(), copy.toString());
         assertEquals(0, rewrite.exit(), rewrite.err());
         assertArrayEquals(Files.readAllBytes(file), Files.readAllBytes(copy));
@@ -118,7 +93,7 @@ class PythonInteropTest {
         SyntheticModel.write(SyntheticModelSpec.defaults(100).withUsers(5), file);
         byte[] bytes = Files.readAllBytes(file);
         Path cut = Files.write(dir.resolve("cut.safetensors"), java.util.Arrays.copyOf(bytes, bytes.length - 1));
-        Result verify = python("-m", "tarq.model_file", "verify", cut.toString());
+        Run verify = python("-m", "tarq.model_file", "verify", cut.toString());
         assertEquals(1, verify.exit());
         assertEquals(1, verify.err().strip().lines().count(), verify.err());
         assertTrue(verify.err().startsWith(cut.toString()), verify.err());
