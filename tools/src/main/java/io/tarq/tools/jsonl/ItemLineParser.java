@@ -5,54 +5,16 @@ package io.tarq.tools.jsonl;
  * exactly once, in any order, 64-bit integer ids. {@code "attributes"} may be empty.
  */
 public final class ItemLineParser extends JsonLineScanner<ItemFormatException> {
+    // The members of the line being parsed (null until read).
+    private Long id;
+    private long[] attributes;
+
     /** Parses {@code line}; the parser may be reused, it is not thread-safe. */
     public ItemLine parse(String line) throws ItemFormatException {
         start(line);
-        Long id = null;
-        long[] attributes = null;
-        skipWhitespace();
-        expect('{');
-        skipWhitespace();
-        if (peek() == '}') {
-            throw error("missing \"id\"");
-        }
-        while (true) {
-            skipWhitespace();
-            String key = key();
-            skipWhitespace();
-            expect(':');
-            skipWhitespace();
-            switch (key) {
-                case "id" -> {
-                    if (id != null) {
-                        throw error("\"id\" appears twice");
-                    }
-                    id = integer("id");
-                }
-                case "attributes" -> {
-                    if (attributes != null) {
-                        throw error("\"attributes\" appears twice");
-                    }
-                    attributes = integers("attributes");
-                }
-                default -> throw error("unknown key \"" + key + "\" (an item has \"id\" and \"attributes\")");
-            }
-            skipWhitespace();
-            char c = peek();
-            if (c == ',') {
-                pos++;
-                continue;
-            }
-            if (c == '}') {
-                pos++;
-                break;
-            }
-            throw error("expected ',' or '}'");
-        }
-        skipWhitespace();
-        if (pos != line.length()) {
-            throw error("unexpected text after the item object");
-        }
+        id = null;
+        attributes = null;
+        object("item", "id", this::member);
         if (id == null) {
             throw error("missing \"id\"");
         }
@@ -60,6 +22,24 @@ public final class ItemLineParser extends JsonLineScanner<ItemFormatException> {
             throw error("missing \"attributes\"");
         }
         return new ItemLine(id, attributes);
+    }
+
+    private void member(String key) throws ItemFormatException {
+        switch (key) {
+            case "id" -> {
+                if (id != null) {
+                    throw error("\"id\" appears twice");
+                }
+                id = integer("id");
+            }
+            case "attributes" -> {
+                if (attributes != null) {
+                    throw error("\"attributes\" appears twice");
+                }
+                attributes = integers("attributes");
+            }
+            default -> throw error("unknown key \"" + key + "\" (an item has \"id\" and \"attributes\")");
+        }
     }
 
     @Override

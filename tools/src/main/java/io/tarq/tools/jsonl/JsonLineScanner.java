@@ -111,6 +111,50 @@ abstract class JsonLineScanner<E extends Exception> {
         return value;
     }
 
+    /** Reads the value of member {@code key}, the scanner at its first character; throws for a key it does not know. */
+    @FunctionalInterface
+    interface MemberReader<E extends Exception> {
+        void read(String key) throws E;
+    }
+
+    /**
+     * The whole line as one object {@code {"key": value, ...}}: each member's value read by {@code members}, JSON
+     * whitespace between tokens, nothing after the closing brace. {@code what} names the object in the messages; an
+     * empty object is reported as missing {@code firstKey}. Which keys are required, and that none repeats, is the
+     * caller's to check.
+     */
+    final void object(String what, String firstKey, MemberReader<E> members) throws E {
+        skipWhitespace();
+        expect('{');
+        skipWhitespace();
+        if (peek() == '}') {
+            throw error("missing \"" + firstKey + "\"");
+        }
+        while (true) {
+            skipWhitespace();
+            String key = key();
+            skipWhitespace();
+            expect(':');
+            skipWhitespace();
+            members.read(key);
+            skipWhitespace();
+            char c = peek();
+            if (c == ',') {
+                pos++;
+                continue;
+            }
+            if (c == '}') {
+                pos++;
+                break;
+            }
+            throw error("expected ',' or '}'");
+        }
+        skipWhitespace();
+        if (pos != line.length()) {
+            throw error("unexpected text after the " + what + " object");
+        }
+    }
+
     final void expect(char c) throws E {
         if (peek() != c) {
             throw error("expected '" + c + "'");

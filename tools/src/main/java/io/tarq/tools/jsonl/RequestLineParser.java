@@ -10,6 +10,10 @@ import io.tarq.engine.RequestLimits;
  */
 public final class RequestLineParser extends JsonLineScanner<RequestFormatException> {
     private final RequestLimits limits;
+    // The members of the line being parsed (null until read).
+    private Long user;
+    private long[] history;
+    private long[] candidates;
 
     /** A parser with the default limits ({@link RequestLimits#DEFAULT}). */
     public RequestLineParser() {
@@ -24,58 +28,10 @@ public final class RequestLineParser extends JsonLineScanner<RequestFormatExcept
     /** Parses {@code line}; the parser may be reused, it is not thread-safe. */
     public RequestLine parse(String line) throws RequestFormatException {
         start(line);
-        Long user = null;
-        long[] history = null;
-        long[] candidates = null;
-        skipWhitespace();
-        expect('{');
-        skipWhitespace();
-        if (peek() == '}') {
-            throw error("missing \"user\"");
-        }
-        while (true) {
-            skipWhitespace();
-            String key = key();
-            skipWhitespace();
-            expect(':');
-            skipWhitespace();
-            switch (key) {
-                case "user" -> {
-                    if (user != null) {
-                        throw error("\"user\" appears twice");
-                    }
-                    user = integer("user");
-                }
-                case "history" -> {
-                    if (history != null) {
-                        throw error("\"history\" appears twice");
-                    }
-                    history = integers("history", limits.maxHistory());
-                }
-                case "candidates" -> {
-                    if (candidates != null) {
-                        throw error("\"candidates\" appears twice");
-                    }
-                    candidates = integers("candidates", limits.maxCandidates());
-                }
-                default -> throw error("unknown key \"" + key + "\" (a request has \"user\", \"history\" and \"candidates\")");
-            }
-            skipWhitespace();
-            char c = peek();
-            if (c == ',') {
-                pos++;
-                continue;
-            }
-            if (c == '}') {
-                pos++;
-                break;
-            }
-            throw error("expected ',' or '}'");
-        }
-        skipWhitespace();
-        if (pos != line.length()) {
-            throw error("unexpected text after the request object");
-        }
+        user = null;
+        history = null;
+        candidates = null;
+        object("request", "user", this::member);
         if (user == null) {
             throw error("missing \"user\"");
         }
@@ -86,6 +42,30 @@ public final class RequestLineParser extends JsonLineScanner<RequestFormatExcept
             throw error("missing \"candidates\"");
         }
         return new RequestLine(user, history, candidates);
+    }
+
+    private void member(String key) throws RequestFormatException {
+        switch (key) {
+            case "user" -> {
+                if (user != null) {
+                    throw error("\"user\" appears twice");
+                }
+                user = integer("user");
+            }
+            case "history" -> {
+                if (history != null) {
+                    throw error("\"history\" appears twice");
+                }
+                history = integers("history", limits.maxHistory());
+            }
+            case "candidates" -> {
+                if (candidates != null) {
+                    throw error("\"candidates\" appears twice");
+                }
+                candidates = integers("candidates", limits.maxCandidates());
+            }
+            default -> throw error("unknown key \"" + key + "\" (a request has \"user\", \"history\" and \"candidates\")");
+        }
     }
 
     @Override
