@@ -17,20 +17,29 @@ import numpy as np
 from .. import safetensors_np
 from ..data import Dataset, Examples
 
-__all__ = ["events_tensors", "write_events"]
+__all__ = ["request_tensors", "events_tensors", "write_events"]
+
+
+def request_tensors(users, histories, candidates) -> dict[str, np.ndarray]:
+    """The ``request.*`` tensors (external ids) of requests given as user ids [R], histories (R sequences, oldest
+    first) and candidates [R, C]: the layout shared by the events file and the parity fixtures."""
+    lengths = [len(h) for h in histories]
+    flat = np.concatenate([np.asarray(h, np.int64) for h in histories]) if len(histories) else np.zeros(0)
+    return {
+        "request.user": np.asarray(users, np.int64),
+        "request.history_offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        "request.history": flat.astype(np.int64),
+        "request.candidates": np.asarray(candidates, np.int64),
+    }
 
 
 def events_tensors(dataset: Dataset, examples: Examples, limit: int = 0) -> dict[str, np.ndarray]:
     rows = len(examples) if not limit else min(limit, len(examples))
-    histories = [dataset.item_ids[examples.history(r)] for r in range(rows)]
-    lengths = [len(h) for h in histories]
-    return {
-        "request.user": dataset.user_ids[examples.users[:rows]].astype(np.int64),
-        "request.history_offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
-        "request.history": (np.concatenate(histories) if rows else np.zeros(0)).astype(np.int64),
-        "request.candidates": dataset.item_ids[examples.candidates[:rows]].astype(np.int64),
-        "request.labels": (examples.labels[:rows] > 0.5).astype(np.uint8),
-    }
+    tensors = request_tensors(dataset.user_ids[examples.users[:rows]],
+                              [dataset.item_ids[examples.history(r)] for r in range(rows)],
+                              dataset.item_ids[examples.candidates[:rows]])
+    tensors["request.labels"] = (examples.labels[:rows] > 0.5).astype(np.uint8)
+    return tensors
 
 
 def write_events(path, dataset: Dataset, examples: Examples, metadata: dict[str, str], limit: int = 0) -> None:

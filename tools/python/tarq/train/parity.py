@@ -27,6 +27,7 @@ import torch
 
 from .. import safetensors_np
 from ..data import Dataset, leave_one_out, synthetic_dataset
+from .events import request_tensors
 from .export import export
 from .model import Config, TarqNet
 from .onnx_export import FORMS, export_model
@@ -106,16 +107,9 @@ def write_fixture(directory: str, name: str, teacher_head: str, seed: int = 7) -
     tensors = export(net, dataset, model_path, {"parity_fixture": f"python3 -m tarq.train.parity (seed {seed})"})
     requests = make_requests(dataset, 36, cfg.n_max, seed)
     logits = live_logits(net, dataset, requests, tensors["item.codes"])
-    lengths = [len(q.history) for q in requests]
-    expected = {
-        "request.user": np.array([q.user for q in requests], np.int64),
-        "request.history_offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
-        "request.history": np.array([h for q in requests for h in q.history], np.int64),
-        "request.candidates": np.array([q.candidates for q in requests], np.int64),
-        "logits.tt": logits["tt"],
-        "logits.ta": logits["ta"],
-        "logits.tarq": logits["tarq"],
-    }
+    expected = request_tensors([q.user for q in requests], [q.history for q in requests],
+                               [q.candidates for q in requests])
+    expected.update({"logits.tt": logits["tt"], "logits.ta": logits["ta"], "logits.tarq": logits["tarq"]})
     safetensors_np.write(os.path.join(directory, f"{name}.expected.safetensors"), expected,
                          {"model": f"{name}.safetensors", "producer": f"tarq.train.parity, torch {torch.__version__}"})
     return model_path

@@ -96,8 +96,7 @@ public final class DemoCommand implements Callable<Integer> {
 
             quality(tarq, events, report, o);
             agreement(tarq, report, o);
-            int m = Math.min(candidates, Integer.MAX_VALUE);
-            Histogram[] small = latency(tarq, m, "trained catalog", o);
+            Histogram[] small = latency(tarq, candidates, "trained catalog", o);
             report.latency("trained catalog, N = " + String.format(Locale.ROOT, "%,d", dims.items()), MODES, small);
             if (catalog > 0) {
                 Path big = out.resolve("catalog-" + catalog + "-of-" + model.getFileName());
@@ -109,7 +108,7 @@ public final class DemoCommand implements Callable<Integer> {
                     o.printf(Locale.ROOT, "  done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
                 }
                 try (TarqModel large = TarqModel.open(big)) {
-                    Histogram[] h = latency(large, m, String.format(Locale.ROOT, "catalog of %,d items", catalog), o);
+                    Histogram[] h = latency(large, candidates, String.format(Locale.ROOT, "catalog of %,d items", catalog), o);
                     report.latency(String.format(Locale.ROOT, "grown catalog, N = %,d", catalog), MODES, h);
                 }
             }
