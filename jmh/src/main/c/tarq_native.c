@@ -164,7 +164,7 @@ void tarq_lut_scan_f32(const uint8_t *codes, int32_t stride, int32_t count, int3
  *
  *   out[i] = Σ_j softmax_2(q_i,j · K_jᵀ [, q_i,j · null_k[j]]) · [u_j, 0]      softmax in base 2: 2^(s − max)
  *
- *   queries_t [ceil(count/16)][d][16]  QueryBlocks: component c of query i at queries_t[((i/16)·d + c)·16 + i%16],
+ *   queries_t [ceil(count/64)][d][64]  QueryBlocks: component c of query i at queries_t[((i/64)·d + c)·64 + i%64],
  *                                      scaled by log2(e)/sqrt(dh); the last block padded (with zeros)
  *   keys      [n][d]                   component t of key m of head j at keys[m·d + j·dh + t]
  *   u         [h][u_stride]            u_j[m] at u[j·u_stride + m]
@@ -172,15 +172,17 @@ void tarq_lut_scan_f32(const uint8_t *codes, int32_t stride, int32_t count, int3
  *   scores    [n][4][16]               scratch: NATIVE_SCORES_PER_KEY = 64 floats a key
  *   out       [count]                  nothing past count is written
  *
- * Lanes run over the 16 queries of a block, as in PanamaKernels.attendRows, and every lane computes with the same
- * operations in the same order as the Java kernel on 512-bit vectors: each score a chain of dh FMAs from zero, the
- * max, exp2 as DeterministicMath.exp2, the sum and the u-weighted sum accumulated key by key, one division a head,
- * heads added in order. What differs is only the schedule: four query blocks (64 queries) times four keys a step,
- * 16 independent FMA chains on 4 query loads and 4 broadcasts, where C2 spilled at 2 × 4 (benchmarks.md).
+ * Lanes run over 16 queries (a "group", a quarter of a 64-query block), as in PanamaKernels.attendRows, and every
+ * lane computes with the same operations in the same order as the Java kernel on 512-bit vectors: each score a chain
+ * of dh FMAs from zero, the max, exp2 as DeterministicMath.exp2, the sum and the u-weighted sum accumulated key by
+ * key, one division a head, heads added in order; so the results are the same bits. The schedule is the Java
+ * kernel's too: the four groups of a block times four keys a step, 16 independent FMA chains on 4 query loads and
+ * 4 broadcasts.
  * -1 when this build has no AVX-512F.
  */
-#define BLOCK 16        /* queries a block: the lanes of a 512-bit float vector */
-#define TILE_BLOCKS 4   /* query blocks scored together */
+#define GROUP 16        /* queries a group: the lanes of a 512-bit float vector */
+#define BLOCK 64        /* queries a block of the layout */
+#define TILE_BLOCKS 4   /* groups scored together: a block */
 
 #if defined(__AVX512F__)
 /* Cephes exp2f as DeterministicMath.exp2, operation for operation: 2^x = 2^k·2^f with k = round(x) by the
@@ -203,8 +205,8 @@ static inline __attribute__((always_inline)) __m512 exp2_deterministic(__m512 x)
 }
 
 /*
- * Head `head_index` of `blocks` (1..4, a constant in each instance) query blocks starting at `q` (component t of
- * block b's queries at q[(b·d + t)·16]): adds each block's readout for this head to readout[b].
+ * Head `head_index` of `blocks` (1..4, a constant in each instance) groups of the query block at `q` (component t
+ * of group b's queries at q[t·64 + b·16]): adds each group's readout for this head to readout[b].
  */
 static inline __attribute__((always_inline)) void attend_head(
         const float *q, const int blocks, int32_t d, int32_t dh, int32_t head_index, int32_t n,
@@ -229,7 +231,7 @@ static inline __attribute__((always_inline)) void attend_head(
             __m512 k0 = _mm512_set1_ps(key[t]), k1 = _mm512_set1_ps(key[d + t]);
             __m512 k2 = _mm512_set1_ps(key[2 * d + t]), k3 = _mm512_set1_ps(key[3 * d + t]);
             for (int b = 0; b < blocks; b++) {
-                __m512 qt = _mm512_loadu_ps(qh + ((size_t) b * d + t) * BLOCK);
+                __m512 qt = _mm512_loadu_ps(qh + (size_t) t * BLOCK + b * GROUP);
                 s[b][0] = _mm512_fmadd_ps(qt, k0, s[b][0]);
                 s[b][1] = _mm512_fmadd_ps(qt, k1, s[b][1]);
                 s[b][2] = _mm512_fmadd_ps(qt, k2, s[b][2]);
@@ -238,7 +240,7 @@ static inline __attribute__((always_inline)) void attend_head(
         }
         for (int b = 0; b < blocks; b++) {
             for (int k = 0; k < 4; k++) {
-                _mm512_storeu_ps(scores + ((size_t) (m + k) * TILE_BLOCKS + b) * BLOCK, s[b][k]);
+                _mm512_storeu_ps(scores + ((size_t) (m + k) * TILE_BLOCKS + b) * GROUP, s[b][k]);
                 max[b] = _mm512_max_ps(max[b], s[b][k]);
             }
         }
@@ -252,11 +254,11 @@ static inline __attribute__((always_inline)) void attend_head(
         for (int32_t t = 0; t < dh; t++) {
             __m512 kt = _mm512_set1_ps(key[t]);
             for (int b = 0; b < blocks; b++) {
-                s[b] = _mm512_fmadd_ps(_mm512_loadu_ps(qh + ((size_t) b * d + t) * BLOCK), kt, s[b]);
+                s[b] = _mm512_fmadd_ps(_mm512_loadu_ps(qh + (size_t) t * BLOCK + b * GROUP), kt, s[b]);
             }
         }
         for (int b = 0; b < blocks; b++) {
-            _mm512_storeu_ps(scores + ((size_t) m * TILE_BLOCKS + b) * BLOCK, s[b]);
+            _mm512_storeu_ps(scores + ((size_t) m * TILE_BLOCKS + b) * GROUP, s[b]);
             max[b] = _mm512_max_ps(max[b], s[b]);
         }
     }
@@ -265,7 +267,7 @@ static inline __attribute__((always_inline)) void attend_head(
         for (int b = 0; b < blocks; b++) {
             __m512 s = _mm512_setzero_ps();
             for (int32_t t = 0; t < dh; t++) {
-                s = _mm512_fmadd_ps(_mm512_loadu_ps(qh + ((size_t) b * d + t) * BLOCK), _mm512_set1_ps(null_k[head + t]), s);
+                s = _mm512_fmadd_ps(_mm512_loadu_ps(qh + (size_t) t * BLOCK + b * GROUP), _mm512_set1_ps(null_k[head + t]), s);
             }
             max[b] = _mm512_max_ps(max[b], s);
             sum[b] = exp2_deterministic(_mm512_sub_ps(s, max[b])); /* its value is 0: it only adds to the sum */
@@ -285,7 +287,7 @@ static inline __attribute__((always_inline)) void attend_head(
     for (m = 0; m < n; m++) {
         __m512 um = _mm512_set1_ps(uh[m]);
         for (int b = 0; b < blocks; b++) {
-            __m512 e = exp2_deterministic(_mm512_sub_ps(_mm512_loadu_ps(scores + ((size_t) m * TILE_BLOCKS + b) * BLOCK), max[b]));
+            __m512 e = exp2_deterministic(_mm512_sub_ps(_mm512_loadu_ps(scores + ((size_t) m * TILE_BLOCKS + b) * GROUP), max[b]));
             sum[b] = _mm512_add_ps(sum[b], e);
             weighted[b] = _mm512_fmadd_ps(e, um, weighted[b]);
         }
@@ -296,10 +298,10 @@ static inline __attribute__((always_inline)) void attend_head(
 }
 
 static inline __attribute__((always_inline)) void attend_blocks(
-        const float *queries_t, int32_t first_block, const int blocks, int32_t count, int32_t heads, int32_t dh,
+        const float *queries_t, int32_t first_group, const int blocks, int32_t count, int32_t heads, int32_t dh,
         int32_t n, const float *keys, const float *u, int32_t u_stride, const float *null_k, float *scores, float *out) {
     const int32_t d = heads * dh;
-    const float *q = queries_t + (size_t) first_block * d * BLOCK;
+    const float *q = queries_t + (size_t) (first_group / TILE_BLOCKS) * d * BLOCK;
     __m512 readout[TILE_BLOCKS];
     for (int b = 0; b < blocks; b++) {
         readout[b] = _mm512_setzero_ps();
@@ -308,8 +310,8 @@ static inline __attribute__((always_inline)) void attend_blocks(
         attend_head(q, blocks, d, dh, j, n, keys, u + (size_t) j * u_stride, null_k, scores, readout);
     }
     for (int b = 0; b < blocks; b++) {
-        int32_t first = (first_block + b) * BLOCK;
-        if (first + BLOCK <= count) {
+        int32_t first = (first_group + b) * GROUP;
+        if (first + GROUP <= count) {
             _mm512_storeu_ps(out + first, readout[b]);
         } else {
             _mm512_mask_storeu_ps(out + first, (__mmask16) ((1u << (count - first)) - 1), readout[b]);
@@ -322,12 +324,12 @@ int32_t tarq_attend_rows(const float *queries_t, int32_t count, int32_t heads, i
                          const float *keys, const float *u, int32_t u_stride, const float *null_k, float *scores,
                          float *out) {
 #if defined(__AVX512F__)
-    int32_t blocks = (count + BLOCK - 1) / BLOCK;
+    int32_t blocks = (count + GROUP - 1) / GROUP; /* groups of 16 queries; a tile is the four of one block */
     int32_t b = 0;
     for (; b + TILE_BLOCKS <= blocks; b += TILE_BLOCKS) {
         attend_blocks(queries_t, b, TILE_BLOCKS, count, heads, head_dim, n, keys, u, u_stride, null_k, scores, out);
     }
-    switch (blocks - b) { /* the last one to three blocks, each count its own instance */
+    switch (blocks - b) { /* the last one to three groups, each count its own instance */
         case 3: attend_blocks(queries_t, b, 3, count, heads, head_dim, n, keys, u, u_stride, null_k, scores, out); break;
         case 2: attend_blocks(queries_t, b, 2, count, heads, head_dim, n, keys, u, u_stride, null_k, scores, out); break;
         case 1: attend_blocks(queries_t, b, 1, count, heads, head_dim, n, keys, u, u_stride, null_k, scores, out); break;

@@ -31,17 +31,20 @@ public interface KernelSupport {
      */
     void dotRows(MemorySegment vec, int dim, int[] rows, int count, float[] u, float scale, float shift, float[] out);
 
-    /** Queries per block of {@link #attendRows}'s query layout. */
-    int QUERY_BLOCK = 16;
+    /**
+     * Queries per block of {@link #attendRows}'s query layout: four 16-lane vectors, the queries the Vector API
+     * kernel scores at once (so that their components sit at fixed offsets from one index).
+     */
+    int QUERY_BLOCK = 64;
 
-    /** Floats of {@code scores} scratch the attention kernels need a key. */
+    /** Floats of {@code scores} scratch the attention kernels need a key: a score for each query of a block. */
     int SCORES_PER_KEY = QUERY_BLOCK;
 
     /**
      * Attention readouts of {@code count} query rows through the serving identity; {@code out[i]}
      * receives the readout without the ⟨bo, r⟩ constant. Queries come in blocks of {@link #QUERY_BLOCK}, transposed
      * so that vector lanes run over queries (see {@link QueryBlocks}): component c of query i at
-     * {@code queriesT[((i / 16)·d + c)·16 + i % 16]}, the last block padded. {@code scores} is scratch of at least
+     * {@code queriesT[((i / 64)·d + c)·64 + i % 64]}, the last block padded. {@code scores} is scratch of at least
      * {@code SCORES_PER_KEY · keys.capacity()} floats.
      */
     void attendRows(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out);

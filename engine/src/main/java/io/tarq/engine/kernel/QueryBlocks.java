@@ -1,11 +1,12 @@
 package io.tarq.engine.kernel;
 
 /**
- * The query layout of {@link KernelSupport#attendRows}: blocks of 16 queries, each block stored component-major so
- * that one vector load gives one component of 16 queries.
+ * The query layout of {@link KernelSupport#attendRows}: blocks of 64 queries, each block stored component-major so
+ * that one vector load gives one component of 16 (or 8) consecutive queries, and the four vectors of a component sit
+ * side by side.
  * <pre>
  *   rows      [count][d]                      query i, component c at rows[i·d + c]
- *   blocked   [ceil(count/16)][d][16]         at blocked[((i / 16)·d + c)·16 + i % 16]
+ *   blocked   [ceil(count/64)][d][64]         at blocked[((i / 64)·d + c)·64 + i % 64]
  * </pre>
  */
 public final class QueryBlocks {

@@ -139,7 +139,8 @@ class KernelEquivalenceTest {
         int d = heads * dh;
         float[] values = new float[Math.max(n, 1) * d];
         AttentionKeys keys = keys(random, n, heads, dh, nullKey, values);
-        for (int count : new int[] {1, 3, 8, 9, 16, 17, 129}) {
+        // 1–3 lane groups alone, whole 64-query blocks scored four groups at once, and blocks with 1–3 groups left over
+        for (int count : new int[] {1, 3, 8, 9, 16, 17, 48, 64, 65, 129, 200}) {
             float[] queries = gaussian(random, count * d, 0.5);
             float[] blocked = new float[QueryBlocks.length(count, d)];
             QueryBlocks.block(queries, 0, count, d, blocked);
@@ -159,7 +160,8 @@ class KernelEquivalenceTest {
             }
             // The blocked layout is the row layout transposed: query i's component c wherever QueryBlocks says.
             int i = count - 1, c = d - 1;
-            assertEquals(queries[i * d + c], blocked[((i / 16) * d + c) * 16 + i % 16]);
+            int block = QueryBlocks.BLOCK;
+            assertEquals(queries[i * d + c], blocked[((i / block) * d + c) * block + i % block]);
         }
     }
 

@@ -18,7 +18,6 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class DeterministicMath {
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Integer> INTS = FLOATS.withLanes(int.class);
     private static final int LANES = FLOATS.length(); // 8 or 16: the kernels refuse narrower vectors
     // Rotations by 8, 4, 2, 1 lanes: after adding each (8 only with 16 lanes), lane 0 holds the sum of all lanes.
     private static final VectorShuffle<Float> ROTATE_8 = VectorShuffle.iota(FLOATS, 8 % LANES, 1, true);
@@ -28,11 +27,18 @@ final class DeterministicMath {
 
     // Cephes exp2f: 2^x = 2^k · 2^f with k = round(x) and f = x − k in [−1/2, 1/2] (exact), 2^f by a degree-6
     // polynomial (relative error below 2e-7). No range reduction by ln 2 is needed: that is why queries are scaled by
-    // log₂(e) and the kernels compute softmax in base 2.
+    // log₂(e) and the kernels compute softmax in base 2. The coefficients are separate constants rather than an array:
+    // C2 folds a static final float into the code and hoists its broadcast out of the caller's loop, while an array
+    // element is loaded and broadcast again on every call.
     private static final float ROUNDING = 12582912f; // 1.5 · 2^23: t + R − R rounds t to an integer, ties to even
     private static final float MIN_INPUT = -126f;    // 2^x stays a normal float
-    private static final float[] POLYNOMIAL = {1.535336188319500e-4f, 1.339887440266574e-3f, 9.618437357674640e-3f,
-            5.550332471162809e-2f, 2.402264791363012e-1f, 6.931472028550421e-1f, 1f};
+    private static final float P6 = 1.535336188319500e-4f;
+    private static final float P5 = 1.339887440266574e-3f;
+    private static final float P4 = 9.618437357674640e-3f;
+    private static final float P3 = 5.550332471162809e-2f;
+    private static final float P2 = 2.402264791363012e-1f;
+    private static final float P1 = 6.931472028550421e-1f;
+    private static final float P0 = 1f;
 
     private DeterministicMath() {
     }
@@ -53,14 +59,21 @@ final class DeterministicMath {
      * no softmax sum notices. Larger inputs are outside its contract.
      */
     static FloatVector exp2(FloatVector x) {
-        x = x.max(MIN_INPUT);
-        FloatVector k = x.add(ROUNDING).sub(ROUNDING);
+        // A compare and a blend: lanewise MAX keeps Java's NaN and signed-zero rules, six instructions on x86.
+        x = x.blend(MIN_INPUT, x.compare(VectorOperators.LT, MIN_INPUT));
+        // x + R holds k = round(x) in its low mantissa bits (R's own low bits are zero), as two's complement for
+        // k < 0: shifted left by 23, those bits plus 127 are 2^k's exponent field, exactly what converting k to an int
+        // gives, without the conversion's fix-ups for NaN and overflow (x is in [−126, 0] here).
+        FloatVector shifted = x.add(ROUNDING);
+        FloatVector k = shifted.sub(ROUNDING);
         FloatVector f = x.sub(k);
-        FloatVector p = FloatVector.broadcast(FLOATS, POLYNOMIAL[0]);
-        for (int i = 1; i < POLYNOMIAL.length; i++) {
-            p = p.fma(f, FloatVector.broadcast(FLOATS, POLYNOMIAL[i]));
-        }
-        IntVector exponent = ((IntVector) k.convertShape(VectorOperators.F2I, INTS, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        FloatVector p = FloatVector.broadcast(FLOATS, P6).fma(f, FloatVector.broadcast(FLOATS, P5))
+                .fma(f, FloatVector.broadcast(FLOATS, P4))
+                .fma(f, FloatVector.broadcast(FLOATS, P3))
+                .fma(f, FloatVector.broadcast(FLOATS, P2))
+                .fma(f, FloatVector.broadcast(FLOATS, P1))
+                .fma(f, FloatVector.broadcast(FLOATS, P0));
+        IntVector exponent = shifted.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23);
         return p.mul(exponent.reinterpretAsFloats());
     }
 }

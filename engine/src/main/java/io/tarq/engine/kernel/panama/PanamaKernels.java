@@ -134,76 +134,217 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         }
     }
 
+    /** Lane groups (16 queries on 512-bit vectors, 8 on 256-bit) that {@link #attendRows} scores together. */
+    private static final int TILE = 4;
+    /**
+     * Floats between two keys' scores of a lane group: {@code scores[m][TILE][lanes]}, also when one group is scored
+     * alone. A constant, so that C2 removes the bounds checks of the loops over keys (it does so for constant strides).
+     */
+    private static final int SCORE_STEP = TILE * FLOAT_LANES;
+
     @Override
     public void attendRows(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out) {
-        // Lanes run over 16 queries (two 8-lane halves on 256-bit vectors): every key's score is its own chain of dh
-        // FMAs, independent of the other keys', and the softmax over keys is lane-wise: no horizontal reduction.
-        int n = keys.n, d = keys.d, dh = keys.headDim, block = QUERY_BLOCK;
-        float[] k = keys.keys, u = keys.u, nullK = keys.nullK;
-        int blocks = (count + block - 1) / block;
-        for (int b = 0; b < blocks; b++) {
-            for (int half = 0; half < block; half += FLOAT_LANES) {
-                int q = b * d * block + half; // component c of these lanes' queries at q + c·block
-                FloatVector readout = FloatVector.zero(FLOATS);
-                for (int j = 0; j < keys.heads; j++) {
-                    int head = j * dh;
-                    FloatVector max = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
-                    int m = 0;
-                    // Four keys a step: each query component loaded from L1 feeds four FMAs, and four chains overlap.
-                    for (; m + 4 <= n; m += 4) {
-                        FloatVector s0 = FloatVector.zero(FLOATS), s1 = s0, s2 = s0, s3 = s0;
-                        int key = m * d + head;
-                        for (int t = 0; t < dh; t++) {
-                            FloatVector qt = FloatVector.fromArray(FLOATS, queriesT, q + (head + t) * block);
-                            s0 = qt.fma(FloatVector.broadcast(FLOATS, k[key + t]), s0);
-                            s1 = qt.fma(FloatVector.broadcast(FLOATS, k[key + d + t]), s1);
-                            s2 = qt.fma(FloatVector.broadcast(FLOATS, k[key + 2 * d + t]), s2);
-                            s3 = qt.fma(FloatVector.broadcast(FLOATS, k[key + 3 * d + t]), s3);
-                        }
-                        s0.intoArray(scores, m * FLOAT_LANES);
-                        s1.intoArray(scores, (m + 1) * FLOAT_LANES);
-                        s2.intoArray(scores, (m + 2) * FLOAT_LANES);
-                        s3.intoArray(scores, (m + 3) * FLOAT_LANES);
-                        max = max.max(s0).max(s1).max(s2).max(s3);
-                    }
-                    for (; m < n; m++) { // remaining keys, one at a time
-                        FloatVector s = FloatVector.zero(FLOATS);
-                        int key = m * d + head;
-                        for (int t = 0; t < dh; t++) {
-                            s = FloatVector.fromArray(FLOATS, queriesT, q + (head + t) * block)
-                                    .fma(FloatVector.broadcast(FLOATS, k[key + t]), s);
-                        }
-                        s.intoArray(scores, m * FLOAT_LANES);
-                        max = max.max(s);
-                    }
-                    FloatVector nullScore = null;
-                    if (nullK != null) {
-                        nullScore = FloatVector.zero(FLOATS);
-                        for (int t = 0; t < dh; t++) {
-                            nullScore = FloatVector.fromArray(FLOATS, queriesT, q + (head + t) * block)
-                                    .fma(FloatVector.broadcast(FLOATS, nullK[head + t]), nullScore);
-                        }
-                        max = max.max(nullScore);
-                    } else if (n == 0) {
-                        continue; // no keys and no null key: the head adds nothing
-                    }
-                    FloatVector sum = nullScore == null ? FloatVector.zero(FLOATS) : DeterministicMath.exp2(nullScore.sub(max));
-                    FloatVector weighted = FloatVector.zero(FLOATS);
-                    int uRow = j * keys.stride;
-                    for (m = 0; m < n; m++) {
-                        FloatVector e = DeterministicMath.exp2(FloatVector.fromArray(FLOATS, scores, m * FLOAT_LANES).sub(max));
-                        sum = sum.add(e);
-                        weighted = e.fma(FloatVector.broadcast(FLOATS, u[uRow + m]), weighted);
-                    }
-                    readout = readout.add(weighted.div(sum));
+        // Lanes run over queries: every key's score is its own chain of dh FMAs, and the softmax over keys is
+        // lane-wise (no horizontal reduction). A "lane group" is the queries of one vector: a 16-query block on
+        // 512-bit vectors, half a block on 256-bit ones. Four groups are scored together, four keys a step: 16
+        // independent chains on four query loads and four key broadcasts, so loads no longer outnumber FMAs.
+        int groups = (count + FLOAT_LANES - 1) / FLOAT_LANES;
+        int g = 0;
+        for (; g + TILE <= groups; g += TILE) {
+            attendFourGroups(queriesT, g, count, keys, scores, out);
+        }
+        for (; g < groups; g++) {
+            attendOneGroup(queriesT, g, count, keys, scores, out);
+        }
+    }
+
+    /** Where lane group g's component 0 sits in the {@code QueryBlocks} layout; component c is {@code + c·16} further. */
+    private static int groupBase(int g, int d) {
+        int first = g * FLOAT_LANES;
+        return first / QUERY_BLOCK * d * QUERY_BLOCK + first % QUERY_BLOCK;
+    }
+
+    /**
+     * Lane groups g..g+3. Scores go to {@code scores[m][4][lanes]} (group b of key m at {@code (m·4 + b)·lanes}); the
+     * arithmetic of every lane is {@link #attendOneGroup}'s, operation for operation, so the results are the same bits.
+     */
+    private static void attendFourGroups(float[] queriesT, int g, int count, AttentionKeys keys, float[] scores, float[] out) {
+        int n = keys.n, d = keys.d, dh = keys.headDim, lanes = FLOAT_LANES, tile = SCORE_STEP;
+        float[] k = keys.keys;
+        // The four groups lie side by side in one 64-query block (g is a multiple of 4): group b's component c is at
+        // q0 + c·64 + b·lanes, constant displacements from one index.
+        int q0 = groupBase(g, d);
+        for (int group = g; group < g + TILE; group++) {
+            clearGroup(group, count, out);
+        }
+        for (int j = 0; j < keys.heads; j++) {
+            int head = j * dh;
+            int m = 0;
+            for (; m + 4 <= n; m += 4) {
+                FloatVector s00 = FloatVector.zero(FLOATS), s01 = s00, s02 = s00, s03 = s00;
+                FloatVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+                FloatVector s20 = s00, s21 = s00, s22 = s00, s23 = s00;
+                FloatVector s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+                int key = m * d + head;
+                for (int t = 0; t < dh; t++) {
+                    int c = q0 + (head + t) * QUERY_BLOCK;
+                    FloatVector k0 = FloatVector.broadcast(FLOATS, k[key + t]);
+                    FloatVector k1 = FloatVector.broadcast(FLOATS, k[key + d + t]);
+                    FloatVector k2 = FloatVector.broadcast(FLOATS, k[key + 2 * d + t]);
+                    FloatVector k3 = FloatVector.broadcast(FLOATS, k[key + 3 * d + t]);
+                    FloatVector a = FloatVector.fromArray(FLOATS, queriesT, c);
+                    s00 = a.fma(k0, s00);
+                    s01 = a.fma(k1, s01);
+                    s02 = a.fma(k2, s02);
+                    s03 = a.fma(k3, s03);
+                    a = FloatVector.fromArray(FLOATS, queriesT, c + lanes);
+                    s10 = a.fma(k0, s10);
+                    s11 = a.fma(k1, s11);
+                    s12 = a.fma(k2, s12);
+                    s13 = a.fma(k3, s13);
+                    a = FloatVector.fromArray(FLOATS, queriesT, c + 2 * lanes);
+                    s20 = a.fma(k0, s20);
+                    s21 = a.fma(k1, s21);
+                    s22 = a.fma(k2, s22);
+                    s23 = a.fma(k3, s23);
+                    a = FloatVector.fromArray(FLOATS, queriesT, c + 3 * lanes);
+                    s30 = a.fma(k0, s30);
+                    s31 = a.fma(k1, s31);
+                    s32 = a.fma(k2, s32);
+                    s33 = a.fma(k3, s33);
                 }
-                int first = b * block + half;
-                if (first + FLOAT_LANES <= count) {
-                    readout.intoArray(out, first);
-                } else if (first < count) {
-                    readout.intoArray(out, first, FLOATS.indexInRange(first, count));
-                }
+                int at = m * tile;
+                s00.intoArray(scores, at);
+                s10.intoArray(scores, at + lanes);
+                s20.intoArray(scores, at + 2 * lanes);
+                s30.intoArray(scores, at + 3 * lanes);
+                s01.intoArray(scores, at + tile);
+                s11.intoArray(scores, at + tile + lanes);
+                s21.intoArray(scores, at + tile + 2 * lanes);
+                s31.intoArray(scores, at + tile + 3 * lanes);
+                s02.intoArray(scores, at + 2 * tile);
+                s12.intoArray(scores, at + 2 * tile + lanes);
+                s22.intoArray(scores, at + 2 * tile + 2 * lanes);
+                s32.intoArray(scores, at + 2 * tile + 3 * lanes);
+                s03.intoArray(scores, at + 3 * tile);
+                s13.intoArray(scores, at + 3 * tile + lanes);
+                s23.intoArray(scores, at + 3 * tile + 2 * lanes);
+                s33.intoArray(scores, at + 3 * tile + 3 * lanes);
             }
+            for (; m < n; m++) { // remaining keys, one at a time
+                FloatVector s0 = FloatVector.zero(FLOATS), s1 = s0, s2 = s0, s3 = s0;
+                int key = m * d + head;
+                for (int t = 0; t < dh; t++) {
+                    int c = q0 + (head + t) * QUERY_BLOCK;
+                    FloatVector kt = FloatVector.broadcast(FLOATS, k[key + t]);
+                    s0 = FloatVector.fromArray(FLOATS, queriesT, c).fma(kt, s0);
+                    s1 = FloatVector.fromArray(FLOATS, queriesT, c + lanes).fma(kt, s1);
+                    s2 = FloatVector.fromArray(FLOATS, queriesT, c + 2 * lanes).fma(kt, s2);
+                    s3 = FloatVector.fromArray(FLOATS, queriesT, c + 3 * lanes).fma(kt, s3);
+                }
+                int at = m * tile;
+                s0.intoArray(scores, at);
+                s1.intoArray(scores, at + lanes);
+                s2.intoArray(scores, at + 2 * lanes);
+                s3.intoArray(scores, at + 3 * lanes);
+            }
+            addHeadReadout(queriesT, q0, keys, j, scores, 0, g, count, out);
+            addHeadReadout(queriesT, q0 + lanes, keys, j, scores, lanes, g + 1, count, out);
+            addHeadReadout(queriesT, q0 + 2 * lanes, keys, j, scores, 2 * lanes, g + 2, count, out);
+            addHeadReadout(queriesT, q0 + 3 * lanes, keys, j, scores, 3 * lanes, g + 3, count, out);
+        }
+    }
+
+    /** One lane group alone (the last groups of a call), its scores in slot 0 of {@code scores[m][TILE][lanes]}. */
+    private static void attendOneGroup(float[] queriesT, int g, int count, AttentionKeys keys, float[] scores, float[] out) {
+        int n = keys.n, d = keys.d, dh = keys.headDim;
+        float[] k = keys.keys;
+        int q = groupBase(g, d);
+        clearGroup(g, count, out);
+        for (int j = 0; j < keys.heads; j++) {
+            int head = j * dh;
+            int m = 0;
+            // Four keys a step: each query component loaded from L1 feeds four FMAs, and four chains overlap.
+            for (; m + 4 <= n; m += 4) {
+                FloatVector s0 = FloatVector.zero(FLOATS), s1 = s0, s2 = s0, s3 = s0;
+                int key = m * d + head;
+                for (int t = 0; t < dh; t++) {
+                    FloatVector qt = FloatVector.fromArray(FLOATS, queriesT, q + (head + t) * QUERY_BLOCK);
+                    s0 = qt.fma(FloatVector.broadcast(FLOATS, k[key + t]), s0);
+                    s1 = qt.fma(FloatVector.broadcast(FLOATS, k[key + d + t]), s1);
+                    s2 = qt.fma(FloatVector.broadcast(FLOATS, k[key + 2 * d + t]), s2);
+                    s3 = qt.fma(FloatVector.broadcast(FLOATS, k[key + 3 * d + t]), s3);
+                }
+                s0.intoArray(scores, m * SCORE_STEP);
+                s1.intoArray(scores, (m + 1) * SCORE_STEP);
+                s2.intoArray(scores, (m + 2) * SCORE_STEP);
+                s3.intoArray(scores, (m + 3) * SCORE_STEP);
+            }
+            for (; m < n; m++) { // remaining keys, one at a time
+                FloatVector s = FloatVector.zero(FLOATS);
+                int key = m * d + head;
+                for (int t = 0; t < dh; t++) {
+                    s = FloatVector.fromArray(FLOATS, queriesT, q + (head + t) * QUERY_BLOCK)
+                            .fma(FloatVector.broadcast(FLOATS, k[key + t]), s);
+                }
+                s.intoArray(scores, m * SCORE_STEP);
+            }
+            addHeadReadout(queriesT, q, keys, j, scores, 0, g, count, out);
+        }
+    }
+
+    /** Zeroes lane group g's outputs (those below {@code count}): the heads' readouts are added onto them. */
+    private static void clearGroup(int g, int count, float[] out) {
+        for (int i = g * FLOAT_LANES, end = Math.min(count, i + FLOAT_LANES); i < end; i++) {
+            out[i] = 0f;
+        }
+    }
+
+    /**
+     * Adds head j's readout {@code Σ_m 2^(s_m − max)·u_j[m] / Σ 2^(s − max)} to lane group g's outputs, from the
+     * group's scores at {@code scores[first + m·SCORE_STEP]}; the null key (scored here) joins the max and the sum.
+     *
+     * <p>Only arrays and numbers cross this call: it is too large to inline into the scoring loops, and a vector
+     * passed to or returned from a method that is not inlined is boxed (on the heap, tens of times slower).
+     */
+    private static void addHeadReadout(float[] queriesT, int q, AttentionKeys keys, int j, float[] scores, int first,
+                                       int g, int count, float[] out) {
+        int n = keys.n, dh = keys.headDim, head = j * dh;
+        float[] u = keys.u, nullK = keys.nullK;
+        if (nullK == null && n == 0) {
+            return; // no keys and no null key: the head adds nothing
+        }
+        // The largest score by compare and blend (lanewise MAX keeps Java's NaN and signed-zero rules: six
+        // instructions on x86). A NaN score is skipped here but still makes the sum NaN; ±0 maxima give the same s − max.
+        FloatVector max = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
+        for (int m = 0; m < n; m++) {
+            FloatVector s = FloatVector.fromArray(FLOATS, scores, first + m * SCORE_STEP);
+            max = max.blend(s, max.compare(VectorOperators.LT, s));
+        }
+        FloatVector nullScore = null;
+        if (nullK != null) {
+            nullScore = FloatVector.zero(FLOATS);
+            for (int t = 0; t < dh; t++) {
+                nullScore = FloatVector.fromArray(FLOATS, queriesT, q + (head + t) * QUERY_BLOCK)
+                        .fma(FloatVector.broadcast(FLOATS, nullK[head + t]), nullScore);
+            }
+            max = max.blend(nullScore, max.compare(VectorOperators.LT, nullScore));
+        }
+        FloatVector sum = nullScore == null ? FloatVector.zero(FLOATS) : DeterministicMath.exp2(nullScore.sub(max));
+        FloatVector weighted = FloatVector.zero(FLOATS);
+        int uRow = j * keys.stride;
+        for (int m = 0; m < n; m++) {
+            FloatVector e = DeterministicMath.exp2(FloatVector.fromArray(FLOATS, scores, first + m * SCORE_STEP).sub(max));
+            sum = sum.add(e);
+            weighted = e.fma(FloatVector.broadcast(FLOATS, u[uRow + m]), weighted);
+        }
+        FloatVector readout = weighted.div(sum);
+        int i = g * FLOAT_LANES;
+        if (i + FLOAT_LANES <= count) {
+            FloatVector.fromArray(FLOATS, out, i).add(readout).intoArray(out, i);
+        } else if (i < count) {
+            VectorMask<Float> live = FLOATS.indexInRange(i, count);
+            FloatVector.fromArray(FLOATS, out, i, live).add(readout).intoArray(out, i, live);
         }
     }
 
@@ -294,9 +435,46 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
             ScalarKernels.INSTANCE.lutScanU8(codes, stride, count, levels, lutU8, sums);
             return;
         }
+        if (levels == 3) {
+            scanThreeLevelsU8(codes, stride, count, lutU8, sums);
+            return;
+        }
         int lanes = BYTES_512.length(); // 64 candidates a step
         for (int i = 0; i < count; i += lanes) {
             scanBlockU8(codes, stride, i, levels, lutU8, sums);
+        }
+    }
+
+    /**
+     * The uint8 scan at L = 3 (the contract's default): the three tables' twelve 64-byte registers are loaded once
+     * and stay live across the whole call, where {@link #scanBlockU8} reloads a level's four every 64 candidates
+     * (the C kernel does the same for every L: its level count is a compile-time constant). The same lookups and
+     * additions as {@link #scanBlockU8}, written out for three levels: a vector is never passed to a helper, so
+     * nothing can be boxed if C2 declines to inline one.
+     */
+    private static void scanThreeLevelsU8(byte[] codes, int stride, int count, byte[] lutU8, short[] sums) {
+        ByteVector a0 = ByteVector.fromArray(BYTES_512, lutU8, 0), a1 = ByteVector.fromArray(BYTES_512, lutU8, 64);
+        ByteVector a2 = ByteVector.fromArray(BYTES_512, lutU8, 128), a3 = ByteVector.fromArray(BYTES_512, lutU8, 192);
+        ByteVector b0 = ByteVector.fromArray(BYTES_512, lutU8, 256), b1 = ByteVector.fromArray(BYTES_512, lutU8, 320);
+        ByteVector b2 = ByteVector.fromArray(BYTES_512, lutU8, 384), b3 = ByteVector.fromArray(BYTES_512, lutU8, 448);
+        ByteVector c0 = ByteVector.fromArray(BYTES_512, lutU8, 512), c1 = ByteVector.fromArray(BYTES_512, lutU8, 576);
+        ByteVector c2 = ByteVector.fromArray(BYTES_512, lutU8, 640), c3 = ByteVector.fromArray(BYTES_512, lutU8, 704);
+        int lanes = BYTES_512.length();
+        for (int i = 0; i < count; i += lanes) {
+            ByteVector code = ByteVector.fromArray(BYTES_512, codes, i);
+            ByteVector entry = code.selectFrom(a0, a1).blend(code.selectFrom(a2, a3), code.compare(VectorOperators.LT, (byte) 0));
+            ShortVector low = (ShortVector) entry.convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_512, 0);
+            ShortVector high = (ShortVector) entry.convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_512, 1);
+            code = ByteVector.fromArray(BYTES_512, codes, stride + i);
+            entry = code.selectFrom(b0, b1).blend(code.selectFrom(b2, b3), code.compare(VectorOperators.LT, (byte) 0));
+            low = low.add((ShortVector) entry.convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_512, 0));
+            high = high.add((ShortVector) entry.convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_512, 1));
+            code = ByteVector.fromArray(BYTES_512, codes, 2 * stride + i);
+            entry = code.selectFrom(c0, c1).blend(code.selectFrom(c2, c3), code.compare(VectorOperators.LT, (byte) 0));
+            low = low.add((ShortVector) entry.convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_512, 0));
+            high = high.add((ShortVector) entry.convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_512, 1));
+            low.intoArray(sums, i);
+            high.intoArray(sums, i + SHORTS_512.length());
         }
     }
 
