@@ -31,7 +31,7 @@ final class ModelWeights {
     final float tau;
     final float beta;
     final AttentionWeights rq;
-    final float[] codewordQueries; // [L·K][d], scaled by log₂(e)/√dh, in QueryBlocks layout (blocks of 16, transposed)
+    final float[] codewordQueries; // [L·K][d], scaled by log₂(e)/√dh, in QueryBlocks layout (blocks of 64, transposed)
     /** DIN-style teacher head, or null: [3d][f_ta], [f_ta], [f_ta], and its output bias. */
     final float[] taMlp0T;
     final float[] taMlp0Bias;

@@ -50,6 +50,13 @@ public class TwoTowerScanBenchmark {
     @Param({"SCALAR", "PANAMA", "REDUCE_LANES", "TOUCH_ONLY"})
     public Variant variant;
 
+    /**
+     * Random requests in rotation: 32 touch 160k distinct rows (40 MB, partly L3-resident); 2048 touch nearly every
+     * row of the 256 MB table (DRAM, as whole requests at large M see it).
+     */
+    @Param({"32"})
+    public int requestCount;
+
     private TarqModelFile model;
     private MemorySegment vec;
     private KernelSupport kernels;
@@ -64,7 +71,7 @@ public class TwoTowerScanBenchmark {
         vec = model.tensor(TarqTensors.ITEM_VEC).segment();
         kernels = variant == Variant.SCALAR ? ScalarKernels.INSTANCE : new PanamaKernels();
         SplittableRandom random = new SplittableRandom(4);
-        requests = new int[32][];
+        requests = new int[requestCount][];
         for (int r = 0; r < requests.length; r++) {
             requests[r] = random.ints(CANDIDATES, 0, 1_000_000).toArray();
         }
@@ -83,7 +90,8 @@ public class TwoTowerScanBenchmark {
     @Benchmark
     @OperationsPerInvocation(CANDIDATES)
     public float[] scan() {
-        int[] rows = requests[next++ & 31];
+        int[] rows = requests[next];
+        next = (next + 1) % requestCount;
         switch (variant) {
             case SCALAR, PANAMA -> kernels.dotRows(vec, 64, rows, CANDIDATES, u, 5f, -1f, out);
             case REDUCE_LANES -> reduceLanes(rows);

@@ -158,7 +158,7 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         }
     }
 
-    /** Where lane group g's component 0 sits in the {@code QueryBlocks} layout; component c is {@code + c·16} further. */
+    /** Where lane group g's component 0 sits in the {@code QueryBlocks} layout; component c is {@code c·QUERY_BLOCK} further. */
     private static int groupBase(int g, int d) {
         int first = g * FLOAT_LANES;
         return first / QUERY_BLOCK * d * QUERY_BLOCK + first % QUERY_BLOCK;
