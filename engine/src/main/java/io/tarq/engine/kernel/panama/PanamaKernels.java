@@ -137,8 +137,8 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
     /** Lane groups (16 queries on 512-bit vectors, 8 on 256-bit) that {@link #attendRows} scores together. */
     private static final int TILE = 4;
     /**
-     * Floats between two keys' scores of a lane group: {@code scores[m][TILE][lanes]}, also when one group is scored
-     * alone. A constant, so that C2 removes the bounds checks of the loops over keys (it does so for constant strides).
+     * Floats between two keys' scores of a lane group: {@code scores[m][TILE][lanes]}. A constant, so that C2 removes
+     * the bounds checks of the loops over keys (it does so for constant strides).
      */
     private static final int SCORE_STEP = TILE * FLOAT_LANES;
 
@@ -148,13 +148,11 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         // lane-wise (no horizontal reduction). A "lane group" is the queries of one vector: a 16-query block on
         // 512-bit vectors, half a block on 256-bit ones. Four groups are scored together, four keys a step: 16
         // independent chains on four query loads and four key broadcasts, so loads no longer outnumber FMAs.
+        // The last step may run past count: the layout pads the last 64-query block with zero queries, which score
+        // harmlessly in their own lanes, and nothing past count is written.
         int groups = (count + FLOAT_LANES - 1) / FLOAT_LANES;
-        int g = 0;
-        for (; g + TILE <= groups; g += TILE) {
+        for (int g = 0; g < groups; g += TILE) {
             attendFourGroups(queriesT, g, count, keys, scores, out);
-        }
-        for (; g < groups; g++) {
-            attendOneGroup(queriesT, g, count, keys, scores, out);
         }
     }
 
@@ -165,8 +163,8 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
     }
 
     /**
-     * Lane groups g..g+3. Scores go to {@code scores[m][4][lanes]} (group b of key m at {@code (m·4 + b)·lanes}); the
-     * arithmetic of every lane is {@link #attendOneGroup}'s, operation for operation, so the results are the same bits.
+     * Lane groups g..g+3. Scores go to {@code scores[m][4][lanes]} (group b of key m at {@code (m·4 + b)·lanes}); every
+     * lane's score is a chain of dh FMAs from zero, as in the scalar twin's order of components.
      */
     private static void attendFourGroups(float[] queriesT, int g, int count, AttentionKeys keys, float[] scores, float[] out) {
         int n = keys.n, d = keys.d, dh = keys.headDim, lanes = FLOAT_LANES, tile = SCORE_STEP;
@@ -252,44 +250,6 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
             addHeadReadout(queriesT, q0 + lanes, keys, j, scores, lanes, g + 1, count, out);
             addHeadReadout(queriesT, q0 + 2 * lanes, keys, j, scores, 2 * lanes, g + 2, count, out);
             addHeadReadout(queriesT, q0 + 3 * lanes, keys, j, scores, 3 * lanes, g + 3, count, out);
-        }
-    }
-
-    /** One lane group alone (the last groups of a call), its scores in slot 0 of {@code scores[m][TILE][lanes]}. */
-    private static void attendOneGroup(float[] queriesT, int g, int count, AttentionKeys keys, float[] scores, float[] out) {
-        int n = keys.n, d = keys.d, dh = keys.headDim;
-        float[] k = keys.keys;
-        int q = groupBase(g, d);
-        clearGroup(g, count, out);
-        for (int j = 0; j < keys.heads; j++) {
-            int head = j * dh;
-            int m = 0;
-            // Four keys a step: each query component loaded from L1 feeds four FMAs, and four chains overlap.
-            for (; m + 4 <= n; m += 4) {
-                FloatVector s0 = FloatVector.zero(FLOATS), s1 = s0, s2 = s0, s3 = s0;
-                int key = m * d + head;
-                for (int t = 0; t < dh; t++) {
-                    FloatVector qt = FloatVector.fromArray(FLOATS, queriesT, q + (head + t) * QUERY_BLOCK);
-                    s0 = qt.fma(FloatVector.broadcast(FLOATS, k[key + t]), s0);
-                    s1 = qt.fma(FloatVector.broadcast(FLOATS, k[key + d + t]), s1);
-                    s2 = qt.fma(FloatVector.broadcast(FLOATS, k[key + 2 * d + t]), s2);
-                    s3 = qt.fma(FloatVector.broadcast(FLOATS, k[key + 3 * d + t]), s3);
-                }
-                s0.intoArray(scores, m * SCORE_STEP);
-                s1.intoArray(scores, (m + 1) * SCORE_STEP);
-                s2.intoArray(scores, (m + 2) * SCORE_STEP);
-                s3.intoArray(scores, (m + 3) * SCORE_STEP);
-            }
-            for (; m < n; m++) { // remaining keys, one at a time
-                FloatVector s = FloatVector.zero(FLOATS);
-                int key = m * d + head;
-                for (int t = 0; t < dh; t++) {
-                    s = FloatVector.fromArray(FLOATS, queriesT, q + (head + t) * QUERY_BLOCK)
-                            .fma(FloatVector.broadcast(FLOATS, k[key + t]), s);
-                }
-                s.intoArray(scores, m * SCORE_STEP);
-            }
-            addHeadReadout(queriesT, q, keys, j, scores, 0, g, count, out);
         }
     }
 
