@@ -139,7 +139,8 @@ class KernelEquivalenceTest {
         int d = heads * dh;
         float[] values = new float[Math.max(n, 1) * d];
         AttentionKeys keys = keys(random, n, heads, dh, nullKey, values);
-        // partial first steps (1–3 groups of real queries, the rest padding), whole 64-query blocks, and blocks with 1–3 groups left over
+        // steps with 1–3 groups of real queries (the rest padding), whole 64-query blocks, and blocks with groups left
+        // over
         for (int count : new int[] {1, 3, 8, 9, 16, 17, 48, 64, 65, 129, 200}) {
             float[] queries = gaussian(random, count * d, 0.5);
             float[] blocked = new float[QueryBlocks.length(count, d)];
