@@ -145,9 +145,9 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
     @Override
     public void attendRows(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out) {
         // Lanes run over queries: every key's score is its own chain of dh FMAs, and the softmax over keys is
-        // lane-wise (no horizontal reduction). A "lane group" is the queries of one vector: a 16-query block on
-        // 512-bit vectors, half a block on 256-bit ones. Four groups are scored together, four keys a step: 16
-        // independent chains on four query loads and four key broadcasts, so loads no longer outnumber FMAs.
+        // lane-wise (no horizontal reduction). A "lane group" is the queries of one vector: 16 on 512-bit vectors,
+        // 8 on 256-bit ones, a quarter or an eighth of a 64-query block. Four groups are scored together, four keys a
+        // step: 16 independent chains on four query loads and four key broadcasts, so loads no longer outnumber FMAs.
         // The last step may run past count: the layout pads the last 64-query block with zero queries, which score
         // harmlessly in their own lanes, and nothing past count is written.
         int groups = (count + FLOAT_LANES - 1) / FLOAT_LANES;
