@@ -27,6 +27,8 @@ public final class Scorer {
     private final KernelSupport kernels;
     private final TarqDimensions dims;
     private final MemorySegment itemVec;
+    private final QuantizedItemVectors quantizedVectors; // null: the scans read the float rows
+    private final float[] uScaled;                       // û ⊙ step, the sq8 scan's user vector
     private final IdIndex items;
     private final IdIndex users;
     private final int levels;
@@ -63,6 +65,8 @@ public final class Scorer {
         this.dims = model.dimensions();
         var file = model.file();
         this.itemVec = file.tensor(TarqTensors.ITEM_VEC).segment();
+        this.quantizedVectors = model.quantizedVectors();
+        this.uScaled = quantizedVectors == null ? null : new float[quantizedVectors.stride()];
         this.items = file.itemIndex();
         this.users = file.userIndex();
         this.levels = dims.levels();
@@ -145,7 +149,7 @@ public final class Scorer {
         }
         ensureCandidates(survivors);
         System.arraycopy(stageRows, 0, rows, 0, survivors);
-        twoTower(survivors, stageScores);
+        exactTwoTower(survivors, stageScores);
         teacher.addTo(user, rows, survivors, stageScores);
         selector.select(stageScores, survivors, k, stageRows, null, result);
         for (int i = 0; i < result.size; i++) {
@@ -227,7 +231,11 @@ public final class Scorer {
         scoredCount = count;
         boolean compacted = count < total;
         float[] target = compacted ? compactScratch(count) : out;
-        twoTower(count, target);
+        if (mode == Mode.TA) {
+            exactTwoTower(count, target);
+        } else {
+            scanTwoTower(count, target);
+        }
         switch (mode) {
             case TT -> { }
             case TARQ_F32 -> {
@@ -254,8 +262,21 @@ public final class Scorer {
         }
     }
 
-    /** out[i] = s_TT = τ·⟨û, î⟩ + β for candidates rows[0..count): every mode's first term. */
-    private void twoTower(int count, float[] out) {
+    /**
+     * out[i] = s_TT = τ·⟨û, î⟩ + β for candidates rows[0..count), the first term of TT and TARQ: from the rows the
+     * model chose to scan ({@link ItemVectors}).
+     */
+    private void scanTwoTower(int count, float[] out) {
+        if (quantizedVectors == null) {
+            exactTwoTower(count, out);
+        } else {
+            float shift = quantizedVectors.prepare(user.uHat(), w.tau, w.beta, uScaled);
+            kernels.dotRowsSq8(quantizedVectors.rows(), quantizedVectors.stride(), rows, count, uScaled, w.tau, shift, out);
+        }
+    }
+
+    /** s_TT from the float rows of {@code item.vec}: exact TA's first term whatever the scans read. */
+    private void exactTwoTower(int count, float[] out) {
         kernels.dotRows(itemVec, dims.dv(), rows, count, user.uHat(), w.tau, w.beta, out);
     }
 

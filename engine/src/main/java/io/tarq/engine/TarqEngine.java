@@ -50,9 +50,9 @@ public final class TarqEngine implements AutoCloseable {
     private volatile ServedModel current;
     private boolean closed;
 
-    /** What every version of an engine shares: kernels, limits, unknown-candidate policy, checks, pool size. */
-    record Options(KernelSupport kernels, RequestLimits limits, boolean skipUnknownCandidates, boolean verifyContents,
-                   int scorerPool, int prefill) {
+    /** What every version of an engine shares: kernels, item vectors, limits, unknown-candidate policy, checks, pools. */
+    record Options(KernelSupport kernels, ItemVectors itemVectors, RequestLimits limits, boolean skipUnknownCandidates,
+                   boolean verifyContents, int scorerPool, int prefill) {
     }
 
     private TarqEngine(Options options) {
@@ -130,7 +130,7 @@ public final class TarqEngine implements AutoCloseable {
 
     /** Opens, checks and wraps a model; on any failure nothing stays open. */
     private ServedModel load(Path path) throws IOException {
-        TarqModel model = TarqModel.open(path, options.kernels());
+        TarqModel model = TarqModel.open(path, options.kernels(), options.itemVectors());
         try {
             if (options.verifyContents()) {
                 model.file().verifyContents();
@@ -202,6 +202,7 @@ public final class TarqEngine implements AutoCloseable {
     /** Options of an engine; every one has a default. */
     public static final class Builder {
         private KernelSupport kernels;
+        private ItemVectors itemVectors = ItemVectors.FLOAT32;
         private RequestLimits limits = RequestLimits.DEFAULT;
         private boolean skipUnknownCandidates;
         private boolean verifyContents = true;
@@ -214,6 +215,12 @@ public final class TarqEngine implements AutoCloseable {
         /** The kernels (default: {@link Kernels#get()}, what this JVM supports). */
         public Builder kernels(KernelSupport value) {
             this.kernels = Objects.requireNonNull(value, "kernels");
+            return this;
+        }
+
+        /** What the candidate scans read for the two-tower term (default {@link ItemVectors#FLOAT32}), every version. */
+        public Builder itemVectors(ItemVectors value) {
+            this.itemVectors = Objects.requireNonNull(value, "itemVectors");
             return this;
         }
 
@@ -260,7 +267,7 @@ public final class TarqEngine implements AutoCloseable {
         /** Opens and checks the first model, then serves it as version 1. */
         public TarqEngine open(Path path) throws IOException {
             KernelSupport k = kernels == null ? Kernels.get() : kernels;
-            TarqEngine engine = new TarqEngine(new Options(k, limits, skipUnknownCandidates, verifyContents, scorerPool,
+            TarqEngine engine = new TarqEngine(new Options(k, itemVectors, limits, skipUnknownCandidates, verifyContents, scorerPool,
                     Math.min(prefill, scorerPool)));
             synchronized (engine) {
                 engine.current = engine.load(path);

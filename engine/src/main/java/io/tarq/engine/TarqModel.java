@@ -3,6 +3,7 @@ package io.tarq.engine;
 import io.tarq.engine.kernel.KernelSupport;
 import io.tarq.engine.kernel.Kernels;
 import io.tarq.layout.Layouts;
+import io.tarq.layout.ModelFormatException;
 import io.tarq.layout.TarqDimensions;
 import io.tarq.layout.TarqModelFile;
 import io.tarq.layout.TarqTensors;
@@ -26,7 +27,8 @@ import java.nio.file.Path;
  *
  * <p>Opening maps the file (see {@link TarqModelFile}), copies the weights that do not grow with the catalog to the
  * heap in the kernels' layout, projects the codeword queries once, and copies the codes candidate-major
- * ({@code codesByItem [N][L]}, off-heap) so that a candidate's L codes cost one cache miss, not L.
+ * ({@code codesByItem [N][L]}, off-heap) so that a candidate's L codes cost one cache miss, not L. With
+ * {@link ItemVectors#SQ8} it also builds the 8-bit copy of {@code item.vec} the candidate scans then read.
  */
 public final class TarqModel implements AutoCloseable {
     private final TarqModelFile file;
@@ -34,26 +36,50 @@ public final class TarqModel implements AutoCloseable {
     private final ModelWeights weights;
     private final Arena arena;
     private final MemorySegment codesByItem;
+    private final ItemVectors itemVectors;
+    private final QuantizedItemVectors quantizedVectors; // null for FLOAT32
 
-    private TarqModel(TarqModelFile file, KernelSupport kernels) {
+    private TarqModel(TarqModelFile file, KernelSupport kernels, ItemVectors itemVectors) throws ModelFormatException {
         this.file = file;
         this.kernels = kernels;
+        this.itemVectors = itemVectors;
         this.weights = new ModelWeights(file, kernels);
         this.arena = Arena.ofShared();
-        this.codesByItem = transposeCodes(file, arena);
+        try {
+            this.codesByItem = transposeCodes(file, arena);
+            TarqDimensions dims = file.dimensions();
+            this.quantizedVectors = itemVectors == ItemVectors.SQ8
+                    ? QuantizedItemVectors.build(file.path(), TarqTensors.ITEM_VEC,
+                            file.tensor(TarqTensors.ITEM_VEC).segment(), dims.items(), dims.dv(), arena)
+                    : null;
+        } catch (ModelFormatException | RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
     }
 
-    /** Opens and checks a model with the kernels this JVM supports ({@link Kernels#get()}). */
+    /** Opens and checks a model with the kernels this JVM supports ({@link Kernels#get()}), float item vectors. */
     public static TarqModel open(Path path) throws IOException {
-        return open(path, Kernels.get());
+        return open(path, Kernels.get(), ItemVectors.FLOAT32);
+    }
+
+    /** Opens a model whose candidate scans read {@code itemVectors} ({@link ItemVectors#SQ8}: the 8-bit copy). */
+    public static TarqModel open(Path path, ItemVectors itemVectors) throws IOException {
+        return open(path, Kernels.get(), itemVectors);
     }
 
     /** Opens a model with the given kernels (tests and benchmarks compare implementations this way). */
     public static TarqModel open(Path path, KernelSupport kernels) throws IOException {
+        return open(path, kernels, ItemVectors.FLOAT32);
+    }
+
+    /** Opens a model with the given kernels and item vectors. */
+    public static TarqModel open(Path path, KernelSupport kernels, ItemVectors itemVectors) throws IOException {
+        java.util.Objects.requireNonNull(itemVectors, "itemVectors");
         TarqModelFile file = TarqModelFile.open(path);
         try {
-            return new TarqModel(file, kernels);
-        } catch (RuntimeException | Error e) {
+            return new TarqModel(file, kernels, itemVectors);
+        } catch (IOException | RuntimeException | Error e) {
             file.close();
             throw e;
         }
@@ -104,6 +130,16 @@ public final class TarqModel implements AutoCloseable {
 
     MemorySegment codesByItem() {
         return codesByItem;
+    }
+
+    /** What the candidate scans read for the two-tower term. */
+    public ItemVectors itemVectors() {
+        return itemVectors;
+    }
+
+    /** The 8-bit copy of {@code item.vec}, or null when the scans read the float rows. */
+    QuantizedItemVectors quantizedVectors() {
+        return quantizedVectors;
     }
 
     void checkOpen() {

@@ -1,5 +1,6 @@
 package io.tarq.jmh;
 
+import io.tarq.engine.ItemVectors;
 import io.tarq.engine.Mode;
 import io.tarq.engine.Scorer;
 import io.tarq.engine.TarqModel;
@@ -26,6 +27,7 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * One whole request, one thread, through the id API (ids resolved, user side, mode-specific work, candidate scan):
  * the contract's defaults d = 64, h = 4, n = 50, L = 3, K = 256 on a synthetic catalog of {@code items} items.
+ * {@code itemVectors = SQ8} has the TT and TARQ scans read the 8-bit copy of item.vec ({@link ItemVectors#SQ8}).
  * Requests rotate through 32 pre-drawn ones (random user, history and candidates), so caches see a realistic mix.
  *
  * <p>The {@code ORT_*} modes run the same requests through ONNX Runtime on the model's ONNX export
@@ -66,6 +68,10 @@ public class RequestBenchmark {
     @Param({"IDS"})
     public Api api;
 
+    /** What the engine's candidate scans read for s_TT: the float rows of item.vec, or their 8-bit copy. */
+    @Param({"FLOAT32"})
+    public ItemVectors itemVectors;
+
     @Param({"TT", "TARQ", "TARQ_F32", "TA", "ORT_TT", "ORT_TARQ", "ORT_TA"})
     public ScoringMode mode;
 
@@ -103,7 +109,7 @@ public class RequestBenchmark {
     public void setUp() throws IOException {
         SyntheticModelSpec spec = SyntheticModelSpec.defaults(items).withNMax(nMaxFor(history));
         Path file = Models.synthetic(spec);
-        model = TarqModel.open(file);
+        model = TarqModel.open(file, itemVectors);
         scorer = model.newScorer();
         if (mode.graph() != null) {
             if (api != Api.IDS) {

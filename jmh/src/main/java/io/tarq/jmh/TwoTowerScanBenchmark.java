@@ -7,7 +7,9 @@ import io.tarq.engine.synth.SyntheticModelSpec;
 import io.tarq.layout.TarqModelFile;
 import io.tarq.layout.TarqTensors;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -33,7 +35,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * The two-tower scan ({@code dotRows}: one 64-float {@code item.vec} row a candidate, random rows of the mapped file
  * of a 1M-item model), per candidate: the engine's kernels, and for comparison the same loop with the Vector API's
  * own {@code reduceLanes} (faster, but its float sum changes bits when C2 compiles it) and with no arithmetic at all
- * (touching the row's four cache lines: the memory floor).
+ * (touching the row's four cache lines: the memory floor). The {@code SQ8_*} variants scan 64-byte rows of a random
+ * 8-bit table of the same 1M rows, as {@code ItemVectors.SQ8} does ({@code dotRowsSq8}); {@code SQ8_TOUCH_ONLY} touches
+ * the row's one cache line.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -42,12 +46,12 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class TwoTowerScanBenchmark {
-    public enum Variant { SCALAR, PANAMA, REDUCE_LANES, TOUCH_ONLY }
+    public enum Variant { SCALAR, PANAMA, REDUCE_LANES, TOUCH_ONLY, SQ8_SCALAR, SQ8_PANAMA, SQ8_TOUCH_ONLY }
 
     static final int CANDIDATES = 5000;
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
 
-    @Param({"SCALAR", "PANAMA", "REDUCE_LANES", "TOUCH_ONLY"})
+    @Param({"SCALAR", "PANAMA", "REDUCE_LANES", "TOUCH_ONLY", "SQ8_SCALAR", "SQ8_PANAMA", "SQ8_TOUCH_ONLY"})
     public Variant variant;
 
     /**
@@ -59,6 +63,8 @@ public class TwoTowerScanBenchmark {
 
     private TarqModelFile model;
     private MemorySegment vec;
+    private Arena arena;
+    private MemorySegment sq8;
     private KernelSupport kernels;
     private int[][] requests;
     private float[] u;
@@ -69,8 +75,13 @@ public class TwoTowerScanBenchmark {
     public void setUp() throws IOException {
         model = TarqModelFile.open(Models.synthetic(SyntheticModelSpec.defaults(1_000_000)));
         vec = model.tensor(TarqTensors.ITEM_VEC).segment();
-        kernels = variant == Variant.SCALAR ? ScalarKernels.INSTANCE : new PanamaKernels();
+        kernels = variant == Variant.SCALAR || variant == Variant.SQ8_SCALAR ? ScalarKernels.INSTANCE : new PanamaKernels();
         SplittableRandom random = new SplittableRandom(4);
+        arena = Arena.ofShared();
+        sq8 = arena.allocate(64L * 1_000_000, 64);
+        for (long b = 0; b < sq8.byteSize(); b += 8) {
+            sq8.set(ValueLayout.JAVA_LONG_UNALIGNED, b, random.nextLong());
+        }
         requests = new int[requestCount][];
         for (int r = 0; r < requests.length; r++) {
             requests[r] = random.ints(CANDIDATES, 0, 1_000_000).toArray();
@@ -85,6 +96,7 @@ public class TwoTowerScanBenchmark {
     @TearDown(Level.Trial)
     public void tearDown() {
         model.close();
+        arena.close();
     }
 
     @Benchmark
@@ -96,6 +108,8 @@ public class TwoTowerScanBenchmark {
             case SCALAR, PANAMA -> kernels.dotRows(vec, 64, rows, CANDIDATES, u, 5f, -1f, out);
             case REDUCE_LANES -> reduceLanes(rows);
             case TOUCH_ONLY -> touch(rows);
+            case SQ8_SCALAR, SQ8_PANAMA -> kernels.dotRowsSq8(sq8, 64, rows, CANDIDATES, u, 5f, -1f, out);
+            case SQ8_TOUCH_ONLY -> touchSq8(rows);
         }
         return out;
     }
@@ -108,6 +122,12 @@ public class TwoTowerScanBenchmark {
                 acc = FloatVector.fromMemorySegment(FLOATS, vec, base + 4L * j, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.fromArray(FLOATS, u, j), acc);
             }
             out[i] = 5f * acc.reduceLanes(VectorOperators.ADD) - 1f;
+        }
+    }
+
+    private void touchSq8(int[] rows) {
+        for (int i = 0; i < CANDIDATES; i++) {
+            out[i] = sq8.get(ValueLayout.JAVA_BYTE, rows[i] * 64L);
         }
     }
 

@@ -49,6 +49,9 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     LimitOptions limitOptions;
 
+    @Mixin
+    ItemVectorsOption itemVectorsOption;
+
     @Spec
     CommandSpec spec;
 
@@ -64,7 +67,7 @@ final class BenchCommand implements Callable<Integer> {
                     + history + " is over the request limits (--max-candidates " + limits.maxCandidates() + ", --max-history "
                     + limits.maxHistory() + ")");
         }
-        try (TarqModel tarq = TarqModel.open(model)) {
+        try (TarqModel tarq = TarqModel.open(model, itemVectorsOption.itemVectors(spec))) {
             List<RequestLine> requests = InterleavedLatency.randomRequests(tarq, candidates, history, seed);
             Mode[] modes = Mode.values();
             Histogram[] histograms = InterleavedLatency.run(tarq, requests, modes, seconds, threads, limits, elapsed -> {});
@@ -84,13 +87,13 @@ final class BenchCommand implements Callable<Integer> {
                         h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3, h.getValueAtPercentile(99.9) / 1e3,
                         perSecond(h), h.getTotalCount()));
             }
-            out.println(s.append("}}"));
+            out.println(s.append("}, \"item_vectors\": \"").append(tarq.itemVectors().cliName()).append("\"}"));
             return;
         }
         TarqDimensions dims = tarq.dimensions();
         out.printf(Locale.ROOT, "%s: N = %s items, M = %d candidates, n = %d behaviours, %d thread(s), %.0f s%n", model,
                 Formats.count(dims.items()), candidates, history, threads, seconds);
-        out.printf("kernels: %s%n", Kernels.describe());
+        out.printf("kernels: %s; item vectors: %s%n", Kernels.describe(), tarq.itemVectors().cliName());
         out.printf("%-9s %10s %10s %10s %12s %10s%n", "mode", "p50 µs", "p99 µs", "p99.9 µs", "requests/s", "samples");
         for (int m = 0; m < modes.length; m++) {
             Histogram h = histograms[m];

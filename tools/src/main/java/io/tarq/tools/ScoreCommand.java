@@ -51,6 +51,9 @@ final class ScoreCommand implements Callable<Integer> {
     @Mixin
     LimitOptions limitOptions;
 
+    @Mixin
+    ItemVectorsOption itemVectorsOption;
+
     @Spec
     CommandSpec spec;
 
@@ -66,7 +69,7 @@ final class ScoreCommand implements Callable<Integer> {
         Path absolute = output.toAbsolutePath();
         Path partial = absolute.resolveSibling("." + absolute.getFileName() + ".partial");
         int requests = 0;
-        try (TarqModel tarq = TarqModel.open(model);
+        try (TarqModel tarq = TarqModel.open(model, itemVectorsOption.itemVectors(spec));
              var reader = Files.newBufferedReader(input, StandardCharsets.UTF_8);
              BufferedWriter out = Files.newBufferedWriter(partial, StandardCharsets.UTF_8)) {
             Scorer scorer = tarq.newScorer().skipUnknownCandidates(skipUnknown).limits(limits);

@@ -159,6 +159,28 @@ class TarqCliTest {
     }
 
     @Test
+    void scoreAndBenchReadTheItemVectorsAskedFor() throws IOException {
+        Path in = Files.writeString(dir.resolve("req-sq8.jsonl"), "{\"user\": 3, \"history\": [" + item(1) + ", " + item(2)
+                + "], \"candidates\": [" + item(5) + ", " + item(6) + "]}\n");
+        Path out = dir.resolve("scores-sq8.jsonl");
+        Run r = run("score", model.toString(), "--input", in.toString(), "--output", out.toString(), "--mode", "tt",
+                "--item-vectors", "sq8");
+        assertEquals(0, r.exit(), r.err());
+        try (var tarq = io.tarq.engine.TarqModel.open(model, io.tarq.engine.ItemVectors.SQ8)) {
+            float[] expected = new float[2];
+            tarq.newScorer().score(io.tarq.engine.Mode.TT, 3, new long[] {item(1), item(2)}, new long[] {item(5), item(6)}, expected);
+            assertEquals("{\"scores\":[" + expected[0] + "," + expected[1] + "]}", Files.readAllLines(out).get(0));
+        }
+        Run bad = run("score", model.toString(), "--input", in.toString(), "--output", out.toString(), "--item-vectors", "int4");
+        assertEquals(TarqCli.EXIT_USAGE, bad.exit());
+        assertTrue(bad.err().contains("--item-vectors unknown item vectors int4: expected float32 or sq8"), bad.err());
+        Run bench = run("bench", model.toString(), "--candidates", "200", "--history", "5", "--seconds", "0.5", "--json",
+                "--item-vectors", "sq8");
+        assertEquals(0, bench.exit(), bench.err());
+        assertTrue(bench.out().strip().endsWith(", \"item_vectors\": \"sq8\"}"), bench.out());
+    }
+
+    @Test
     void benchPrintsEveryModeAsJson() {
         Run r = run("bench", model.toString(), "--candidates", "300", "--history", "10", "--seconds", "1", "--json");
         assertEquals(0, r.exit(), r.err());

@@ -32,6 +32,13 @@ public interface KernelSupport {
     void dotRows(MemorySegment vec, int dim, int[] rows, int count, float[] u, float scale, float shift, float[] out);
 
     /**
+     * The two-tower scan over 8-bit rows: {@code out[i] = scale·Σ_{k<stride} u[k]·codes[rows[i]·stride + k] + shift}
+     * for {@code i < count}, the bytes signed. {@code stride} is a multiple of 16 and {@code u} holds at least
+     * {@code stride} floats (the caller's zeros cover a row's padding).
+     */
+    void dotRowsSq8(MemorySegment codes, int stride, int[] rows, int count, float[] u, float scale, float shift, float[] out);
+
+    /**
      * Queries per block of {@link #attendRows}'s query layout: four 16-lane vectors, the queries the Vector API
      * kernel scores at once (so that their components sit at fixed offsets from one index).
      */

@@ -2,6 +2,7 @@ package io.tarq.engine.kernel;
 
 import io.tarq.layout.Layouts;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /** The kernels as plain loops: the specification the Vector API implementation is tested against. */
 public final class ScalarKernels implements KernelSupport {
@@ -48,6 +49,18 @@ public final class ScalarKernels implements KernelSupport {
             float dot = 0;
             for (int j = 0; j < dim; j++) {
                 dot += u[j] * vec.get(Layouts.F32, base + 4L * j);
+            }
+            out[i] = scale * dot + shift;
+        }
+    }
+
+    @Override
+    public void dotRowsSq8(MemorySegment codes, int stride, int[] rows, int count, float[] u, float scale, float shift, float[] out) {
+        for (int i = 0; i < count; i++) {
+            long base = (long) rows[i] * stride;
+            float dot = 0;
+            for (int k = 0; k < stride; k++) {
+                dot += u[k] * codes.get(ValueLayout.JAVA_BYTE, base + k);
             }
             out[i] = scale * dot + shift;
         }

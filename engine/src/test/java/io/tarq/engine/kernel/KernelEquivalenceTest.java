@@ -88,6 +88,43 @@ class KernelEquivalenceTest {
     }
 
     @ParameterizedTest
+    @MethodSource("sizesAndMemory")
+    void dotRowsSq8(int count, Memory memory) {
+        for (int stride : new int[] {16, 64, 80, 32}) {
+            long seed = ROOT_SEED ^ (count * 37L + stride);
+            SplittableRandom random = new SplittableRandom(seed);
+            int catalog = 300;
+            byte[] table = new byte[catalog * stride];
+            for (int i = 0; i < table.length; i++) {
+                // A fifth of the bytes at the extremes, where sign extension would go wrong first.
+                int pick = random.nextInt(10);
+                table[i] = pick == 0 ? Byte.MIN_VALUE : pick == 1 ? Byte.MAX_VALUE : (byte) random.nextInt(256);
+            }
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment codes = switch (memory) {
+                    case HEAP -> MemorySegment.ofArray(table.clone());
+                    case NATIVE -> arena.allocate(table.length, 64).copyFrom(MemorySegment.ofArray(table));
+                    case ODD_OFFSET -> arena.allocate(table.length + 64L, 64).asSlice(3, table.length)
+                            .copyFrom(MemorySegment.ofArray(table));
+                };
+                int[] rows = random.ints(count, 0, catalog).toArray();
+                float[] u = gaussian(random, stride, 1);
+                float[] expected = new float[count];
+                float[] actual = new float[count];
+                scalar.dotRowsSq8(codes, stride, rows, count, u, 2.5f, -0.5f, expected);
+                panama.dotRowsSq8(codes, stride, rows, count, u, 2.5f, -0.5f, actual);
+                for (int i = 0; i < count; i++) {
+                    double bound = 0;
+                    for (int k = 0; k < stride; k++) {
+                        bound += Math.abs(u[k] * table[rows[i] * stride + k]);
+                    }
+                    assertEquals(expected[i], actual[i], 1e-5 * (2.5 * bound + 1), "row " + i + " stride " + stride + seed(seed));
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
     @MethodSource("sizes")
     void linear(int rows) {
         for (int[] shape : new int[][] {{64, 64}, {128, 64}, {16, 24}, {64, 1}, {192, 33}}) {

@@ -1,0 +1,32 @@
+package io.tarq.engine;
+
+/**
+ * What the candidate scans of {@link Mode#TT}, {@link Mode#TARQ} and {@link Mode#TARQ_F32} read for the two-tower
+ * term {@code s_TT = τ·⟨û, î⟩ + β}. Chosen when a model opens; exact TA (the {@link Mode#TA} mode and the re-scoring
+ * of {@link Scorer#rescoreTopK}) always reads the float rows.
+ */
+public enum ItemVectors {
+    /** The mapped {@code item.vec} rows: 4·dv bytes a candidate (256 B, four cache lines at dv = 64). Exact. */
+    FLOAT32,
+    /**
+     * An 8-bit copy of {@code item.vec} built at open (FAISS's per-dimension scalar quantizer, {@code QT_8bit}):
+     * dv bytes a candidate (one cache line at dv = 64), a quarter of the memory traffic of the float rows that
+     * bound the scan from DRAM. The two-tower term then differs from the float one by at most
+     * {@code τ·Σ_k |û_k|·step_k/2} ({@link QuantizedItemVectors}); costs dv bytes an item of heap-external memory.
+     */
+    SQ8;
+
+    /** The name the command line uses: float32, sq8. */
+    public String cliName() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    public static ItemVectors fromCliName(String name) {
+        for (ItemVectors v : values()) {
+            if (v.cliName().equals(name)) {
+                return v;
+            }
+        }
+        throw new IllegalArgumentException("unknown item vectors " + name + ": expected float32 or sq8");
+    }
+}
