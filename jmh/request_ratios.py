@@ -8,11 +8,19 @@ import sys
 
 
 def main():
-    t = {}
+    groups = {}
     for r in json.load(open(sys.argv[1])):
         if r["benchmark"].endswith("RequestBenchmark.request"):
             p = r["params"]
-            t[(p["mode"], int(p["candidates"]))] = r["primaryMetric"]["score"]
+            # Runs over several itemVectors (FLOAT32, SQ8) are reported one group each.
+            groups.setdefault(p.get("itemVectors", "FLOAT32"), {})[(p["mode"], int(p["candidates"]))] = r["primaryMetric"]["score"]
+    for name, t in groups.items():
+        if len(groups) > 1:
+            print(f"== itemVectors = {name}")
+        report(t)
+
+
+def report(t):
     ms = sorted({m for _, m in t})
     lo, hi = ms[0], ms[-1]
     slope = {mode: (t[(mode, hi)] - t[(mode, lo)]) / (hi - lo) * 1e3 for mode in ("TT", "TARQ", "TARQ_F32", "TA", "ORT_TT", "ORT_TARQ", "ORT_TA", "ORT_TARQ_CANDIDATE")
