@@ -43,8 +43,9 @@ class EngineParityTest {
             this.spec = spec;
         }
 
-        Path file() throws IOException {
-            Path p = dir.resolve(name() + ".safetensors");
+        /** This variant's model file in {@code directory}, written on first use. */
+        Path file(Path directory) throws IOException {
+            Path p = directory.resolve(name() + ".safetensors");
             if (!p.toFile().exists()) {
                 SyntheticModel.write(spec, p);
             }
@@ -56,7 +57,7 @@ class EngineParityTest {
         return Stream.of(Variant.values()).flatMap(v -> Stream.of("scalar", "panama").map(k -> Arguments.of(v, k)));
     }
 
-    private static KernelSupport kernels(String name) {
+    static KernelSupport kernels(String name) {
         return name.equals("scalar") ? ScalarKernels.INSTANCE : KernelsTestSupport.panama();
     }
 
@@ -69,8 +70,8 @@ class EngineParityTest {
     @ParameterizedTest
     @MethodSource("cases")
     void everyModeMatchesTheReference(Variant variant, String kernelName) throws IOException {
-        try (TarqModel model = TarqModel.open(variant.file(), kernels(kernelName));
-             TarqModelFile file = TarqModelFile.open(variant.file())) {
+        try (TarqModel model = TarqModel.open(variant.file(dir), kernels(kernelName));
+             TarqModelFile file = TarqModelFile.open(variant.file(dir))) {
             ReferenceTarq reference = new ReferenceTarq(file);
             Scorer scorer = model.newScorer();
             SplittableRandom random = new SplittableRandom(variant.ordinal() * 100 + kernelName.length());
@@ -102,7 +103,7 @@ class EngineParityTest {
     @ParameterizedTest
     @MethodSource("cases")
     void uint8TablesKeepTheFloatTop100(Variant variant, String kernelName) throws IOException {
-        try (TarqModel model = TarqModel.open(variant.file(), kernels(kernelName))) {
+        try (TarqModel model = TarqModel.open(variant.file(dir), kernels(kernelName))) {
             Scorer scorer = model.newScorer();
             SplittableRandom random = new SplittableRandom(99);
             int items = variant.spec.items();

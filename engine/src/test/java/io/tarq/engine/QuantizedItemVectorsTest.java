@@ -5,10 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tarq.engine.kernel.KernelSupport;
-import io.tarq.engine.kernel.KernelsTestSupport;
-import io.tarq.engine.kernel.ScalarKernels;
 import io.tarq.engine.synth.SyntheticModel;
-import io.tarq.engine.synth.SyntheticModelSpec;
 import io.tarq.layout.Layouts;
 import io.tarq.layout.ModelFormatException;
 import java.io.IOException;
@@ -35,33 +32,13 @@ class QuantizedItemVectorsTest {
     @TempDir
     static Path dir;
 
-    enum Variant {
-        PLAIN(SyntheticModelSpec.defaults(3000).withUsers(40).withNMax(60)),
-        DIN_HEAD(SyntheticModelSpec.defaults(3000).withUsers(40).withNMax(60).withNullKeys(true).withTaMlpHidden(48).withSeed(8)),
-        /** dv = 16 with d = 32: rows of one 16-byte step. */
-        SMALL_DIMS(new SyntheticModelSpec(500, 10, 32, 2, 16, 24, 20, 2, 16, false, 0, 9));
-
-        final SyntheticModelSpec spec;
-
-        Variant(SyntheticModelSpec spec) {
-            this.spec = spec;
-        }
-
-        Path file() throws IOException {
-            Path p = dir.resolve(name() + ".safetensors");
-            if (!p.toFile().exists()) {
-                SyntheticModel.write(spec, p);
-            }
-            return p;
-        }
-    }
-
+    /** EngineParityTest's models: plain, null keys, the DIN head, small dimensions (dv = 16). */
     static Stream<Arguments> cases() {
-        return Stream.of(Variant.values()).flatMap(v -> Stream.of("scalar", "panama").map(k -> Arguments.of(v, k)));
+        return EngineParityTest.cases();
     }
 
     private static KernelSupport kernels(String name) {
-        return name.equals("scalar") ? ScalarKernels.INSTANCE : KernelsTestSupport.panama();
+        return EngineParityTest.kernels(name);
     }
 
     @Test
@@ -127,9 +104,9 @@ class QuantizedItemVectorsTest {
 
     @ParameterizedTest
     @MethodSource("cases")
-    void onlyTheScannedTwoTowerTermMovesAndWithinItsBound(Variant variant, String kernelName) throws IOException {
-        try (TarqModel exact = TarqModel.open(variant.file(), kernels(kernelName));
-             TarqModel sq8 = TarqModel.open(variant.file(), kernels(kernelName), ItemVectors.SQ8)) {
+    void onlyTheScannedTwoTowerTermMovesAndWithinItsBound(EngineParityTest.Variant variant, String kernelName) throws IOException {
+        try (TarqModel exact = TarqModel.open(variant.file(dir), kernels(kernelName));
+             TarqModel sq8 = TarqModel.open(variant.file(dir), kernels(kernelName), ItemVectors.SQ8)) {
             assertEquals(ItemVectors.SQ8, sq8.itemVectors());
             double bound = Math.abs(sq8.weights().tau) * sq8.quantizedVectors().unitErrorBound();
             Scorer a = exact.newScorer(), b = sq8.newScorer();
@@ -158,9 +135,9 @@ class QuantizedItemVectorsTest {
 
     @ParameterizedTest
     @MethodSource("cases")
-    void uint8TarqOnSq8RowsKeepsTheFloatTop100(Variant variant, String kernelName) throws IOException {
-        try (TarqModel exact = TarqModel.open(variant.file(), kernels(kernelName));
-             TarqModel sq8 = TarqModel.open(variant.file(), kernels(kernelName), ItemVectors.SQ8)) {
+    void uint8TarqOnSq8RowsKeepsTheFloatTop100(EngineParityTest.Variant variant, String kernelName) throws IOException {
+        try (TarqModel exact = TarqModel.open(variant.file(dir), kernels(kernelName));
+             TarqModel sq8 = TarqModel.open(variant.file(dir), kernels(kernelName), ItemVectors.SQ8)) {
             Scorer a = exact.newScorer(), b = sq8.newScorer();
             SplittableRandom random = new SplittableRandom(99);
             int items = variant.spec.items();
@@ -188,7 +165,7 @@ class QuantizedItemVectorsTest {
 
     @Test
     void theCascadeRescoresWithExactTa() throws IOException {
-        Path file = Variant.PLAIN.file();
+        Path file = EngineParityTest.Variant.PLAIN.file(dir);
         try (TarqModel exact = TarqModel.open(file); TarqModel sq8 = TarqModel.open(file, ItemVectors.SQ8)) {
             Scorer a = exact.newScorer(), b = sq8.newScorer();
             SplittableRandom random = new SplittableRandom(8);
@@ -206,7 +183,7 @@ class QuantizedItemVectorsTest {
 
     @Test
     void anEngineServesTheItemVectorsItWasBuiltWith() throws IOException {
-        Path file = Variant.PLAIN.file();
+        Path file = EngineParityTest.Variant.PLAIN.file(dir);
         TarqEngine engine = TarqEngine.builder().itemVectors(ItemVectors.SQ8).open(file);
         try (TarqModel sq8 = TarqModel.open(file, ItemVectors.SQ8)) {
             long[] history = {SyntheticModel.itemId(1), SyntheticModel.itemId(2)};
