@@ -182,6 +182,15 @@ class QuantizedItemVectorsTest {
     }
 
     @Test
+    void aScorerOfAClosedSq8ModelThrows() throws IOException {
+        TarqModel sq8 = TarqModel.open(EngineParityTest.Variant.PLAIN.file(dir), ItemVectors.SQ8);
+        Scorer scorer = sq8.newScorer();
+        sq8.close();
+        assertThrows(IllegalStateException.class,
+                () -> scorer.scoreRows(Mode.TT, 0, new int[] {1}, new int[] {2, 3}, new float[2]));
+    }
+
+    @Test
     void anEngineServesTheItemVectorsItWasBuiltWith() throws IOException {
         Path file = EngineParityTest.Variant.PLAIN.file(dir);
         TarqEngine engine = TarqEngine.builder().itemVectors(ItemVectors.SQ8).open(file);
