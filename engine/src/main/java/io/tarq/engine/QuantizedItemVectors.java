@@ -141,9 +141,4 @@ final class QuantizedItemVectors {
     int stride() {
         return stride;
     }
-
-    /** Off-heap bytes of the copy. */
-    long byteSize() {
-        return rows.byteSize();
-    }
 }

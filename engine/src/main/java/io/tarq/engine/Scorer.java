@@ -18,8 +18,10 @@ import java.util.Arrays;
  * id lookups.
  *
  * <p>Per request, every mode first runs the user side (sequence block, user tower, readout r_u). Then:
- * TT scans {@code item.vec} (or its 8-bit copy, when the model was opened with {@link ItemVectors#SQ8}); TARQ builds {@code lut[L][K]} through the serving identity (keys and u_j once, then
- * one attention row a codeword) and adds L table lookups to the TT scan; TA runs one attention row a candidate.
+ * TT scans {@code item.vec} (or its 8-bit copy, when the model was opened with {@link ItemVectors#SQ8}); TARQ
+ * builds {@code lut[L][K]} through the serving identity (keys and u_j once, then one attention row a codeword) and
+ * adds L table lookups to the TT scan; TA runs one attention row a candidate (on the float rows, whatever the scans
+ * read).
  */
 public final class Scorer {
     private final TarqModel model;

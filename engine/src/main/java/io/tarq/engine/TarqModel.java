@@ -36,13 +36,11 @@ public final class TarqModel implements AutoCloseable {
     private final ModelWeights weights;
     private final Arena arena;
     private final MemorySegment codesByItem;
-    private final ItemVectors itemVectors;
     private final QuantizedItemVectors quantizedVectors; // null for FLOAT32
 
     private TarqModel(TarqModelFile file, KernelSupport kernels, ItemVectors itemVectors) throws ModelFormatException {
         this.file = file;
         this.kernels = kernels;
-        this.itemVectors = itemVectors;
         this.weights = new ModelWeights(file, kernels);
         this.arena = Arena.ofShared();
         try {
@@ -134,7 +132,7 @@ public final class TarqModel implements AutoCloseable {
 
     /** What the candidate scans read for the two-tower term. */
     public ItemVectors itemVectors() {
-        return itemVectors;
+        return quantizedVectors == null ? ItemVectors.FLOAT32 : ItemVectors.SQ8;
     }
 
     /** The 8-bit copy of {@code item.vec}, or null when the scans read the float rows. */

@@ -55,6 +55,15 @@ class KernelEquivalenceTest {
         return IntStream.of(SIZES).boxed().flatMap(n -> Stream.of(Memory.values()).map(m -> Arguments.of(n, m)));
     }
 
+    /** {@code bytes} of zeroed memory of the given kind: a heap array, native and aligned, or native at offset 3. */
+    private static MemorySegment segment(Memory memory, Arena arena, long bytes) {
+        return switch (memory) {
+            case HEAP -> MemorySegment.ofArray(new byte[Math.toIntExact(bytes)]);
+            case NATIVE -> arena.allocate(bytes, 64);
+            case ODD_OFFSET -> arena.allocate(bytes + 64, 64).asSlice(3, bytes);
+        };
+    }
+
     @ParameterizedTest
     @MethodSource("sizesAndMemory")
     void dotRows(int count, Memory memory) {
@@ -64,11 +73,7 @@ class KernelEquivalenceTest {
             int catalog = 300;
             float[] table = gaussian(random, catalog * dim, 1);
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment vec = switch (memory) {
-                    case HEAP -> MemorySegment.ofArray(new byte[catalog * dim * 4]);
-                    case NATIVE -> arena.allocate(catalog * dim * 4L, 64);
-                    case ODD_OFFSET -> arena.allocate(catalog * dim * 4L + 64, 64).asSlice(3, catalog * dim * 4L);
-                };
+                MemorySegment vec = segment(memory, arena, catalog * dim * 4L);
                 MemorySegment.copy(table, 0, vec, Layouts.F32, 0, table.length);
                 int[] rows = random.ints(count, 0, catalog).toArray();
                 float[] u = gaussian(random, dim, 1);
@@ -101,12 +106,7 @@ class KernelEquivalenceTest {
                 table[i] = pick == 0 ? Byte.MIN_VALUE : pick == 1 ? Byte.MAX_VALUE : (byte) random.nextInt(256);
             }
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment codes = switch (memory) {
-                    case HEAP -> MemorySegment.ofArray(table.clone());
-                    case NATIVE -> arena.allocate(table.length, 64).copyFrom(MemorySegment.ofArray(table));
-                    case ODD_OFFSET -> arena.allocate(table.length + 64L, 64).asSlice(3, table.length)
-                            .copyFrom(MemorySegment.ofArray(table));
-                };
+                MemorySegment codes = segment(memory, arena, table.length).copyFrom(MemorySegment.ofArray(table));
                 int[] rows = random.ints(count, 0, catalog).toArray();
                 float[] u = gaussian(random, stride, 1);
                 float[] expected = new float[count];
