@@ -6,8 +6,9 @@ import java.util.Arrays;
 
 /**
  * One request's candidate codes in the scan's layout, {@code codes[L][stride]} (level-major, stride a multiple of 64,
- * padding code 0), gathered from the model's candidate-major copy {@code codesByItem[N][L]}: one cache line a
- * candidate. Grows to the largest request seen, then allocates nothing.
+ * padding code 0): unpacked from the ints the id lookup brought ({@code code[l] = (packed >>> 8l) & 0xff}, when
+ * L ≤ 4), or gathered from the model's candidate-major copy {@code codesByItem[N][L]}, one cache line a candidate.
+ * Grows to the largest request seen, then allocates nothing.
  */
 final class CandidateCodes {
     private final MemorySegment codesByItem;
@@ -22,20 +23,42 @@ final class CandidateCodes {
 
     /** Gathers the codes of {@code rows[0..count)}; returns the stride. */
     int gather(int[] rows, int count) {
-        int stride = (count + 63) & ~63;
-        if (block.length < levels * stride) {
-            block = new byte[levels * stride];
-            sums = new short[stride];
-        }
+        int stride = reserve(count);
         for (int i = 0; i < count; i++) {
             long base = (long) rows[i] * levels;
             for (int l = 0; l < levels; l++) {
                 block[l * stride + i] = codesByItem.get(Layouts.U8, base + l);
             }
         }
+        padLevels(count, stride);
+        return stride;
+    }
+
+    /** Unpacks {@code packed[0..count)}, each candidate's L ≤ 4 codes in one int, low byte first; returns the stride. */
+    int unpack(int[] packed, int count) {
+        int stride = reserve(count);
+        for (int l = 0; l < levels; l++) {
+            int base = l * stride, shift = 8 * l;
+            for (int i = 0; i < count; i++) {
+                block[base + i] = (byte) (packed[i] >>> shift);
+            }
+        }
+        padLevels(count, stride);
+        return stride;
+    }
+
+    private int reserve(int count) {
+        int stride = (count + 63) & ~63;
+        if (block.length < levels * stride) {
+            block = new byte[levels * stride];
+            sums = new short[stride];
+        }
+        return stride;
+    }
+
+    private void padLevels(int count, int stride) {
         for (int l = 0; l < levels; l++) {
             Arrays.fill(block, l * stride + count, (l + 1) * stride, (byte) 0);
         }
-        return stride;
     }
 }

@@ -32,6 +32,7 @@ public final class Scorer {
     private final QuantizedItemVectors quantizedVectors; // null: the scans read the float rows
     private final float[] uScaled;                       // û ⊙ step, the sq8 scan's user vector
     private final IdIndex items;
+    private final boolean codesInIndex;     // the item index's payloads are the codes (L ≤ 4)
     private final IdIndex users;
     private final int levels;
     private final int codebookSize;
@@ -47,6 +48,8 @@ public final class Scorer {
 
     // Candidates, grown on demand.
     private int[] rows = new int[0];
+    private int[] packedCodes = new int[0]; // each candidate's codes from its id lookup, when codesResolved
+    private boolean codesResolved;          // the last request came by ids and its codes are in packedCodes
     private int[] positions = new int[0];   // position in the request of each scored candidate, when some are skipped
     private float[] compact = new float[0];
     private float[] allScores = new float[0];
@@ -70,6 +73,7 @@ public final class Scorer {
         this.quantizedVectors = model.quantizedVectors();
         this.uScaled = quantizedVectors == null ? null : new float[quantizedVectors.stride()];
         this.items = file.itemIndex();
+        this.codesInIndex = file.codesInItemIndex();
         this.users = file.userIndex();
         this.levels = dims.levels();
         this.codebookSize = dims.codebookSize();
@@ -173,7 +177,11 @@ public final class Scorer {
         checkSizes(history.length, candidates.length);
         checkOut(candidates.length, out);
         ensureCandidates(candidates.length);
-        int missing = items.rows(candidates, 0, candidates.length, rows);
+        // The id lookup brings each candidate's codes when the index holds them (the code fetch is then free).
+        codesResolved = codesInIndex;
+        int missing = codesInIndex
+                ? items.rows(candidates, 0, candidates.length, rows, packedCodes)
+                : items.rows(candidates, 0, candidates.length, rows);
         int count = candidates.length;
         if (missing > 0) {
             count = compactKnown(candidates, out);
@@ -198,6 +206,7 @@ public final class Scorer {
         checkOut(candidates.length, out);
         checkRow("user row", userRow, dims.users());
         ensureCandidates(candidates.length);
+        codesResolved = false;
         for (int i = 0; i < candidates.length; i++) {
             checkRow("candidate row", candidates[i], dims.items());
             rows[i] = candidates[i];
@@ -223,6 +232,7 @@ public final class Scorer {
                 out[i] = Float.NaN;
             } else {
                 positions[count] = i;
+                packedCodes[count] = packedCodes[i];
                 rows[count++] = rows[i];
             }
         }
@@ -242,13 +252,13 @@ public final class Scorer {
             case TT -> { }
             case TARQ_F32 -> {
                 tables.build(user);
-                int stride = codes.gather(rows, count);
+                int stride = candidateCodes(count);
                 kernels.lutScanF32(codes.block, stride, count, levels, codebookSize, tables.lut, target);
             }
             case TARQ -> {
                 tables.build(user);
                 tables.quantize();
-                int stride = codes.gather(rows, count);
+                int stride = candidateCodes(count);
                 kernels.lutScanU8(codes.block, stride, count, levels, tables.lutU8, codes.sums);
                 float bias = tables.bias(), inverseScale = tables.inverseScale();
                 for (int i = 0; i < count; i++) {
@@ -262,6 +272,11 @@ public final class Scorer {
                 out[positions[i]] = target[i];
             }
         }
+    }
+
+    /** The codes of the scored candidates into {@code codes.block}, level-major; returns the stride. */
+    private int candidateCodes(int count) {
+        return codesResolved ? codes.unpack(packedCodes, count) : codes.gather(rows, count);
     }
 
     /**
@@ -289,6 +304,7 @@ public final class Scorer {
             int capacity = Math.max(count, rows.length * 2);
             rows = new int[capacity];
             positions = new int[capacity];
+            packedCodes = new int[capacity];
         }
     }
 

@@ -22,6 +22,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The contract's request semantics, top-k, the cascade, threads and the model's lifecycle. */
 class ScorerRequestTest {
@@ -74,6 +76,38 @@ class ScorerRequestTest {
         for (Mode mode : Mode.values()) {
             assertArrayEquals(scoreRows(scorer, mode, 7, history, candidates),
                     scoreIds(scorer, mode, SyntheticModel.userId(7), items(history), items(candidates)), mode.name());
+        }
+    }
+
+    /**
+     * With L ≤ 4 the id path takes each candidate's codes from its id lookup, otherwise (and always on the rows path)
+     * from the candidate-major copy: both give the same TARQ scores, unknown candidates skipped or not.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 4, 5})
+    void codesFromTheIdLookupMatchTheGatheredOnes(int levels) throws IOException {
+        Path path = dir.resolve("levels-" + levels + ".safetensors");
+        SyntheticModel.write(SyntheticModelSpec.defaults(ITEMS).withUsers(USERS).withNMax(N_MAX)
+                .withCodebook(levels, 256).withSeed(levels), path);
+        try (TarqModel m = TarqModel.open(path)) {
+            assertEquals(levels <= 4, m.file().codesInItemIndex());
+            Scorer scorer = m.newScorer().skipUnknownCandidates(true);
+            SplittableRandom random = new SplittableRandom(levels);
+            int[] candidates = random.ints(777, 0, ITEMS).toArray();
+            int[] history = random.ints(9, 0, ITEMS).toArray();
+            long[] withUnknown = new long[candidates.length + 2];
+            for (int i = 0; i < candidates.length; i++) {
+                withUnknown[i + 1] = item(candidates[i]);
+            }
+            withUnknown[0] = -5;
+            withUnknown[withUnknown.length - 1] = 424242;
+            for (Mode mode : List.of(Mode.TARQ, Mode.TARQ_F32)) {
+                float[] byRows = scoreRows(scorer, mode, 5, history, candidates);
+                assertArrayEquals(byRows, scoreIds(scorer, mode, SyntheticModel.userId(5), items(history), items(candidates)),
+                        mode + " L=" + levels);
+                float[] skipped = scoreIds(scorer, mode, SyntheticModel.userId(5), items(history), withUnknown);
+                assertArrayEquals(byRows, Arrays.copyOfRange(skipped, 1, skipped.length - 1), mode + " L=" + levels + " skipping");
+            }
         }
     }
 

@@ -2,6 +2,7 @@ package io.tarq.layout;
 
 import io.tarq.layout.safetensors.TensorView;
 import java.nio.file.Path;
+import java.util.function.IntUnaryOperator;
 
 /**
  * External int64 id → row, for the thousands of candidate ids a request resolves.
@@ -10,6 +11,10 @@ import java.nio.file.Path;
  * {@code row + 1} at {@code 2s + 1} (0 marks an empty slot). Keeping id and row side by side means a lookup that
  * hits costs one cache miss, not two. Capacity is the power of two at or above 1.5 × N, so the load is at most 2/3
  * and probes stay short. Memory: 16 bytes a slot, 24 to 43 bytes an id.
+ *
+ * <p>A row needs 31 bits of its long, so the high 32 bits carry an optional <em>payload</em> per id, fixed at build
+ * time: whatever a caller wants to arrive with the row at no extra cache miss (the engine keeps a candidate's L ≤ 4
+ * codes there, see {@link TarqModelFile#itemIndex()}).
  *
  * <p>Built once at open time from the file's id tensor (nothing is stored in the file, so every producer writes the
  * same tensors); immutable afterwards, so any number of threads may read it.
@@ -36,6 +41,14 @@ public final class IdIndex {
      * @throws ModelFormatException an id appears twice (the message names both rows)
      */
     public static IdIndex build(Path file, TensorView ids) throws ModelFormatException {
+        return build(file, ids, row -> 0);
+    }
+
+    /**
+     * As {@link #build(Path, TensorView)}, storing {@code payloadOfRow.applyAsInt(row)} with each id (read back by
+     * {@link #rows(long[], int, int, int[], int[])}).
+     */
+    public static IdIndex build(Path file, TensorView ids, IntUnaryOperator payloadOfRow) throws ModelFormatException {
         long count = ids.elementCount();
         if (count > MAX_IDS) {
             throw ModelFormatException.ofTensor(file, ids.name(), count + " ids are more than an index holds (" + MAX_IDS + ")");
@@ -50,30 +63,37 @@ public final class IdIndex {
             while (slots[2 * s + 1] != 0) {
                 if (slots[2 * s] == id) {
                     throw ModelFormatException.ofTensor(file, ids.name(), "id " + id + " appears twice, at rows "
-                            + (slots[2 * s + 1] - 1) + " and " + row);
+                            + rowOf(slots[2 * s + 1]) + " and " + row);
                 }
                 s = (s + 1) & mask;
             }
             slots[2 * s] = id;
-            slots[2 * s + 1] = row + 1L;
+            slots[2 * s + 1] = (long) payloadOfRow.applyAsInt(row) << 32 | (row + 1L);
         }
         return new IdIndex(slots, n);
     }
 
     /** The row of {@code id}, or {@link #MISSING}. */
     public int row(long id) {
+        return rowOf(entry(id));
+    }
+
+    /** The slot value of {@code id}: payload in the high 32 bits, row + 1 in the low ones; 0 when it is missing. */
+    private long entry(long id) {
         long[] slots = this.slots;
         int s = slot(id, mask);
         while (true) {
-            long rowPlusOne = slots[2 * s + 1];
-            if (rowPlusOne == 0) {
-                return MISSING;
-            }
-            if (slots[2 * s] == id) {
-                return (int) (rowPlusOne - 1);
+            long entry = slots[2 * s + 1];
+            if (entry == 0 || slots[2 * s] == id) {
+                return entry;
             }
             s = (s + 1) & mask;
         }
+    }
+
+    /** The row in an entry, MISSING (-1) for the empty entry 0. */
+    private static int rowOf(long entry) {
+        return (int) entry - 1;
     }
 
     /**
@@ -87,6 +107,22 @@ public final class IdIndex {
             int row = row(ids[from + i]);
             rows[i] = row;
             missing += row >>> 31; // 1 for MISSING (-1), 0 for a row
+        }
+        return missing;
+    }
+
+    /**
+     * As {@link #rows(long[], int, int, int[])}, also filling {@code payloads[0..count)} with each id's payload (0 for
+     * unknown ids): the payload shares the row's slot, so it costs no extra cache miss.
+     */
+    public int rows(long[] ids, int from, int count, int[] rows, int[] payloads) {
+        int missing = 0;
+        for (int i = 0; i < count; i++) {
+            long entry = entry(ids[from + i]);
+            int row = rowOf(entry);
+            rows[i] = row;
+            payloads[i] = (int) (entry >>> 32);
+            missing += row >>> 31;
         }
         return missing;
     }

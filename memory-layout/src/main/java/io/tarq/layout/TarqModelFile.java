@@ -3,17 +3,19 @@ package io.tarq.layout;
 import io.tarq.layout.safetensors.SafetensorsFile;
 import io.tarq.layout.safetensors.TensorView;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.IntUnaryOperator;
 
 /**
  * A TARQ model file, open and checked: the safetensors file mapped read-only, its metadata and every tensor checked
  * against the contract, and the item and user id indexes built.
  *
- * <p>Opening reads the header and the two id tensors (8 bytes an item and a user); it reads no other tensor byte.
- * {@link #verifyContents()} reads them all. Thread-safe: everything is immutable once open, and tensor views may be
- * read from any thread until {@link #close()}.
+ * <p>Opening reads the header, the two id tensors (8 bytes an item and a user) and, when L ≤ 4, the codes (L bytes an
+ * item, see {@link #itemIndex()}); it reads no other tensor byte. {@link #verifyContents()} reads them all.
+ * Thread-safe: everything is immutable once open, and tensor views may be read from any thread until {@link #close()}.
  */
 public final class TarqModelFile implements AutoCloseable {
     private final SafetensorsFile file;
@@ -42,7 +44,7 @@ public final class TarqModelFile implements AutoCloseable {
         try {
             TarqDimensions dimensions = TarqDimensions.fromMetadata(path, file.metadata());
             TarqTensors.Features features = TarqTensors.check(file, dimensions);
-            IdIndex items = IdIndex.build(path, file.tensor(TarqTensors.ITEM_IDS));
+            IdIndex items = IdIndex.build(path, file.tensor(TarqTensors.ITEM_IDS), codesPayload(file, dimensions));
             IdIndex users = IdIndex.build(path, file.tensor(TarqTensors.USER_IDS));
             return new TarqModelFile(file, dimensions, features, items, users);
         } catch (IOException | RuntimeException e) {
@@ -90,9 +92,39 @@ public final class TarqModelFile implements AutoCloseable {
         return file.find(name);
     }
 
-    /** External item id → row in {@code item.*} tensors. */
+    /**
+     * External item id → row in {@code item.*} tensors. When {@link #codesInItemIndex()}, each id's payload is its L
+     * codes packed little-endian, {@code code[l] = (payload >>> 8l) & 0xff}, so that resolving a candidate id also
+     * brings its codes, from the cache line the lookup already fetched.
+     */
     public IdIndex itemIndex() {
         return itemIndex;
+    }
+
+    /** Whether {@link #itemIndex()}'s payloads hold the items' codes: L ≤ 4, so that they fit in 32 bits. */
+    public boolean codesInItemIndex() {
+        return codesInItemIndex(dimensions);
+    }
+
+    private static boolean codesInItemIndex(TarqDimensions dimensions) {
+        return dimensions.levels() <= Integer.BYTES;
+    }
+
+    /** The payload of each item row: its codes from {@code item.codes [L, N]} packed into an int, or 0 when L > 4. */
+    private static IntUnaryOperator codesPayload(SafetensorsFile file, TarqDimensions dimensions) {
+        if (!codesInItemIndex(dimensions)) {
+            return row -> 0;
+        }
+        MemorySegment codes = file.find(TarqTensors.ITEM_CODES).orElseThrow().segment();
+        int levels = dimensions.levels();
+        long n = dimensions.items();
+        return row -> {
+            int packed = 0;
+            for (int l = 0; l < levels; l++) {
+                packed |= Byte.toUnsignedInt(codes.get(Layouts.U8, l * n + row)) << (8 * l);
+            }
+            return packed;
+        };
     }
 
     /** External user id → row in {@code user.emb}; callers map {@link IdIndex#MISSING} to row 0, the unknown user. */

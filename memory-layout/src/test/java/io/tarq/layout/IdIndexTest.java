@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.IntUnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,10 +22,14 @@ class IdIndexTest {
     Path dir;
 
     private IdIndex index(long[] ids) throws IOException {
+        return index(ids, row -> 0);
+    }
+
+    private IdIndex index(long[] ids, IntUnaryOperator payloadOfRow) throws IOException {
         Path file = dir.resolve("ids.safetensors");
         new SafetensorsWriter().addLongs("ids", new long[] {ids.length}, ids).write(file);
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
-            return IdIndex.build(file, f.tensor("ids"));
+            return IdIndex.build(file, f.tensor("ids"), payloadOfRow);
         }
     }
 
@@ -69,6 +74,45 @@ class IdIndexTest {
         assertEquals(IdIndex.MISSING, rows[1]);
         assertEquals(0, rows[2]);
         assertEquals(1, rows[3]);
+    }
+
+    /** Every 32-bit payload (sign bit, all ones, zero) comes back with its row and leaves the row intact. */
+    @Test
+    void payloadsComeBackWithTheirRows() throws IOException {
+        SplittableRandom random = new SplittableRandom(5);
+        int n = 5000;
+        long[] ids = random.longs(n).distinct().toArray();
+        int[] payload = new int[ids.length];
+        for (int row = 0; row < ids.length; row++) {
+            payload[row] = switch (row % 4) {
+                case 0 -> -1;
+                case 1 -> 0;
+                case 2 -> Integer.MIN_VALUE | row;
+                default -> random.nextInt();
+            };
+        }
+        IdIndex index = index(ids, row -> payload[row]);
+        long[] probe = new long[ids.length + 1];
+        System.arraycopy(ids, 0, probe, 1, ids.length);
+        probe[0] = 12345; // not an id (seeded: the random ids do not hold it)
+        int[] rows = new int[ids.length];
+        int[] payloads = new int[ids.length];
+        payloads[0] = 99;
+        assertEquals(1, index.rows(probe, 0, ids.length, rows, payloads));
+        assertEquals(IdIndex.MISSING, rows[0]);
+        assertEquals(0, payloads[0], "an unknown id's payload");
+        for (int i = 1; i < ids.length; i++) {
+            assertEquals(i - 1, rows[i]);
+            assertEquals(payload[i - 1], payloads[i], "payload of row " + (i - 1));
+            assertEquals(i - 1, index.row(ids[i - 1]));
+        }
+    }
+
+    @Test
+    void duplicatesNameBothRowsWhateverThePayload() throws IOException {
+        ModelFormatException e = assertThrows(ModelFormatException.class,
+                () -> index(new long[] {1, 2, 3, 2}, row -> -1));
+        assertEquals("id 2 appears twice, at rows 1 and 3", e.fault());
     }
 
     @Test

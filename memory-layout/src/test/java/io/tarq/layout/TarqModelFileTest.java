@@ -7,9 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tarq.layout.safetensors.DType;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class TarqModelFileTest {
     @TempDir
@@ -56,6 +60,33 @@ class TarqModelFileTest {
             assertFalse(f.features().dinTeacherHead());
             assertFalse(f.features().taNullKey());
             assertThrows(IllegalArgumentException.class, () -> f.tensor("nope"));
+        }
+    }
+
+    /** With L ≤ 4 a candidate's id lookup brings its codes (bytes ≥ 128 included); with L > 4 the payload is 0. */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 3, 4, 5})
+    void theItemIndexCarriesTheCodesWhenTheyFit(int levels) throws IOException {
+        int items = 300;
+        TinyModel model = new TinyModel(items, 16, 2, 16, 24, levels, 256, 40, 10);
+        try (TarqModelFile f = TarqModelFile.open(write(model))) {
+            assertEquals(levels <= 4, f.codesInItemIndex());
+            MemorySegment codes = f.tensor(TarqTensors.ITEM_CODES).segment();
+            long[] ids = new long[items];
+            Arrays.setAll(ids, row -> 5000 + 3L * row);
+            int[] rows = new int[items];
+            int[] payloads = new int[items];
+            assertEquals(0, f.itemIndex().rows(ids, 0, items, rows, payloads));
+            for (int row = 0; row < items; row++) {
+                assertEquals(row, rows[row]);
+                for (int l = 0; l < levels; l++) {
+                    int expected = levels <= 4 ? Byte.toUnsignedInt(codes.get(Layouts.U8, (long) l * items + row)) : 0;
+                    assertEquals(expected, (payloads[row] >>> (8 * l)) & 0xff, "row " + row + " level " + l);
+                }
+                if (levels < 4) {
+                    assertEquals(0, payloads[row] >>> (8 * levels), "row " + row + ": bytes above level L");
+                }
+            }
         }
     }
 
