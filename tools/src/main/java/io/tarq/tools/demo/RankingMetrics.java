@@ -14,9 +14,7 @@ public final class RankingMetrics {
     /** Average ranks, 1-based, ties sharing the mean of their ranks. */
     static double[] ranks(float[] scores, int from, int to) {
         int n = to - from;
-        Integer[] order = new Integer[n];
-        Arrays.setAll(order, i -> i);
-        Arrays.sort(order, (a, b) -> Float.compare(scores[from + a], scores[from + b]));
+        int[] order = order(scores, from, n, false);
         double[] ranks = new double[n];
         for (int i = 0; i < n; ) {
             int j = i;
@@ -110,13 +108,27 @@ public final class RankingMetrics {
     }
 
     private static int[] top(float[] scores, int count, int k) {
-        Integer[] order = new Integer[count];
-        Arrays.setAll(order, i -> i);
-        Arrays.sort(order, (a, b) -> scores[a] != scores[b] ? Float.compare(scores[b], scores[a]) : Integer.compare(a, b));
-        int[] out = new int[Math.min(k, count)];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = order[i];
+        return Arrays.copyOf(order(scores, 0, count, true), Math.min(k, count));
+    }
+
+    /**
+     * The positions {@code 0..n)} of {@code scores[from..from+n)} in {@link Float#compare} order, ascending or
+     * descending, equal scores by position. Sorted as primitive keys (the score's order-preserving int in the high
+     * half, the position in the low one): sorting boxed positions with a comparator took most of an
+     * {@code ./tarq eval} of Beauty's 2.2M scores.
+     */
+    static int[] order(float[] scores, int from, int n, boolean descending) {
+        long[] keys = new long[n];
+        for (int i = 0; i < n; i++) {
+            int bits = Float.floatToIntBits(scores[from + i]);          // NaN canonical, above +∞, as Float.compare
+            int sortable = bits ^ ((bits >> 31) & Integer.MAX_VALUE);   // negatives flipped: int order = float order
+            keys[i] = (long) (descending ? ~sortable : sortable) << 32 | i;
         }
-        return out;
+        Arrays.sort(keys);
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = (int) keys[i];
+        }
+        return order;
     }
 }

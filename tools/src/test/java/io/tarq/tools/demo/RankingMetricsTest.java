@@ -48,6 +48,33 @@ class RankingMetricsTest {
         assertEquals(sum / weights, RankingMetrics.gauc(s, y, per), 1e-12);
     }
 
+    /** The primitive-key order equals a stable comparator sort by Float.compare, over ±0, ±∞, NaN, ties, negatives. */
+    @RepeatedTest(5)
+    void orderIsFloatCompareOrderWithTiesByPosition() {
+        SplittableRandom random = new SplittableRandom(System.nanoTime());
+        float[] special = {0f, -0f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MIN_VALUE,
+                -Float.MIN_VALUE, Float.MAX_VALUE, -Float.MAX_VALUE, 1f, -1f};
+        float[] s = new float[500];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = switch (random.nextInt(3)) {
+                case 0 -> special[random.nextInt(special.length)];
+                case 1 -> random.nextInt(7) - 3;
+                default -> (float) random.nextGaussian();
+            };
+        }
+        int from = 17, n = 400;
+        for (boolean descending : new boolean[] {false, true}) {
+            Integer[] expected = new Integer[n];
+            java.util.Arrays.setAll(expected, i -> i);
+            java.util.Arrays.sort(expected, (a, b) -> descending
+                    ? Float.compare(s[from + b], s[from + a]) : Float.compare(s[from + a], s[from + b]));
+            int[] actual = RankingMetrics.order(s, from, n, descending);
+            for (int i = 0; i < n; i++) {
+                assertEquals(expected[i], actual[i], "descending " + descending + " rank " + i);
+            }
+        }
+    }
+
     @Test
     void spearmanAndRecallOfIdenticalAndReversedRankings() {
         float[] a = {3, 1, 4, 1.5f, 5, 9, 2, 6};
