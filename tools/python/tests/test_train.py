@@ -105,6 +105,30 @@ def test_every_loss_term_has_gradient_where_it_should(data):
     assert nonzero(g, "encoder.item_emb") and not nonzero(g, "codebooks")
 
 
+@pytest.mark.parametrize("head", ["readout", "din"])
+def test_distillation_trains_the_readout_only_when_asked_and_the_teacher_has_its_own_head(data, head):
+    dataset, split = data
+    net = tiny_net(dataset, teacher_head=head)
+    batch = a_batch(split)
+    for ld_readout in (False, True):
+        objective = Objective(net, Weights(rec=0, ld=1, align=0, aux_rows=8, ld_readout=ld_readout))
+        g = grads_of(net, objective(*batch)[1]["ld"])
+        assert nonzero(g, "rq_attn") and not nonzero(g, "encoder") and not nonzero(g, "ta_attn")
+        assert nonzero(g, "readout") == (ld_readout and head == "din"), (head, ld_readout)
+
+
+def test_distillation_rows_default_to_the_auxiliary_rows_and_can_be_more(data):
+    dataset, split = data
+    net = tiny_net(dataset, teacher_head="din")
+    users, histories, mask, candidates, labels = a_batch(split, rows=24)
+    ld = {rows: Objective(net, Weights(rec=0, align=0, aux_rows=8, ld_rows=rows))(
+        users, histories, mask, candidates, labels)[1]["ld"].item() for rows in (0, 8, 24)}
+    assert ld[0] == ld[8]
+    out = net(users, histories, mask, candidates)  # the student's logit is the same computation without the STE
+    expected = ((out.tarq - out.ta) ** 2).mean().item()
+    assert ld[24] == pytest.approx(expected, rel=1e-5) and ld[24] != ld[8]
+
+
 def test_straight_through_estimator_passes_gradients_to_the_items(data):
     dataset, split = data
     net = tiny_net(dataset)

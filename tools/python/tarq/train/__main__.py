@@ -74,6 +74,10 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--similarity-init", type=float, default=2.0,
                      help="target attentions start with Wq = Wk = α·I (0: PyTorch's init)")
     run.add_argument("--aux-rows", type=int, default=Weights.aux_rows, help="rows per batch for auxiliary terms")
+    run.add_argument("--ld-rows", type=int, default=Weights.ld_rows,
+                     help="rows per batch for the distillation term (0: --aux-rows)")
+    run.add_argument("--ld-readout", action="store_true",
+                     help="with --teacher-head din, distillation also trains the student's readout W_r")
     run.add_argument("--no-baseline", action="store_true",
                      help="skip the separately trained TT baseline (metrics then report the joint model's TT)")
     run.add_argument("--events-out", metavar="FILE",
@@ -122,7 +126,8 @@ def main(argv=None) -> int:
     say(f"split: {json.dumps(split.stats())}" + (f"; DDP over {world} processes (gloo)" if world > 1 else ""))
 
     weights = Weights(rec=args.rec_weight, ld=args.ld_weight, align=0.0 if args.no_align else args.align_weight,
-                      commit=args.commit_weight, aux_rows=args.aux_rows, tt=args.tt_weight)
+                      commit=args.commit_weight, aux_rows=args.aux_rows, tt=args.tt_weight,
+                      ld_rows=args.ld_rows, ld_readout=args.ld_readout)
     tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, negatives=args.negatives,
                      seed=args.seed, patience=args.patience, weights=weights, threads=args.threads,
                      progress=not args.quiet, max_steps=args.max_steps)

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 from .model import Forward, TarqNet
 
-__all__ = ["Weights", "Objective", "click_loss", "auxiliary_losses", "alignment_loss", "rq_loss"]
+__all__ = ["Weights", "Objective", "click_loss", "auxiliary_losses", "alignment_loss", "distillation_loss", "rq_loss"]
 
 
 @dataclass
@@ -37,6 +37,8 @@ class Weights:
     commit: float = 0.0  # L_rq's commitment term ‖ρ_l − sg(C_l[z_l])‖², into the item embeddings
     aux_rows: int = 32  # rows of a batch the auxiliary terms are computed on
     tt: float = 1.0  # λ_tt: BCE(s_TT, y) in the joint model (module doc)
+    ld_rows: int = 0  # rows of a batch the distillation term is computed on (0: aux_rows)
+    ld_readout: bool = False  # with the DIN teacher head, distillation also trains W_r (the student's alone then)
 
 
 def click_loss(out: Forward, labels: torch.Tensor, tt_weight: float = 0.0) -> dict[str, torch.Tensor]:
@@ -82,11 +84,12 @@ def alignment_loss(net: TarqNet, e: torch.Tensor, codes: torch.Tensor, t: torch.
 
 
 def auxiliary_losses(net: TarqNet, out: Forward, w: Weights) -> dict[str, torch.Tensor]:
-    """λ_rec, λ_ld and λ_align terms on the first ``w.aux_rows`` rows, from detached shared inputs (module doc)."""
+    """λ_rec and λ_align terms on the first ``w.aux_rows`` rows and λ_ld on the first ``w.ld_rows`` (default: the
+    same rows), from detached shared inputs (module doc)."""
     if not (w.rec or w.ld or w.align):
         return {}
     rows = slice(0, min(w.aux_rows, out.tt.shape[0]))
-    h, mask, r_u = out.h[rows].detach(), out.mask[rows], out.r_u[rows].detach()
+    h, mask = out.h[rows].detach(), out.mask[rows]
     e, t = out.e_cand[rows].detach(), out.t[rows].detach()
     inputs, codes, _ = net.student_queries(e, straight_through=False)
     h_hat = net.student(inputs, h, mask)
@@ -94,11 +97,32 @@ def auxiliary_losses(net: TarqNet, out: Forward, w: Weights) -> dict[str, torch.
     if w.rec:
         terms["rec"] = w.rec * ((h_hat - t) ** 2).sum(-1).mean()
     if w.ld:
-        tarq = out.tt[rows].detach() + (h_hat @ r_u[:, :, None])[..., 0]
-        terms["ld"] = w.ld * ((tarq - out.ta[rows].detach()) ** 2).mean()
+        terms["ld"] = w.ld * distillation_loss(net, out, w, rows, h_hat)
     if w.align:
         terms["align"] = w.align * alignment_loss(net, e, codes, t, net.personalized_codebook(h, mask))
     return terms
+
+
+def distillation_loss(net: TarqNet, out: Forward, w: Weights, aux_rows: slice, aux_h_hat: torch.Tensor) -> torch.Tensor:
+    """(ℓ_TARQ − sg(ℓ_TA))², mean over the candidates of the first ``w.ld_rows`` rows (``aux_rows``, whose student
+    output ``aux_h_hat`` is already computed, by default), from detached shared inputs.
+
+    The readout r_u = W_r·v_u + b_r is detached too, unless ``w.ld_readout`` and the teacher has its own (DIN) head:
+    W_r then belongs to the student alone, and the distillation trains it from a detached v_u, so the student can
+    shape the values its attention reads out (u_j = V_j·Wo_jᵀ·r_u) to follow the teacher, not only the clicks.
+    """
+    rows = aux_rows if not w.ld_rows else slice(0, min(w.ld_rows, out.tt.shape[0]))
+    if rows == aux_rows:
+        h_hat = aux_h_hat
+    else:
+        inputs, _, _ = net.student_queries(out.e_cand[rows].detach(), straight_through=False)
+        h_hat = net.student(inputs, out.h[rows].detach(), out.mask[rows])
+    if w.ld_readout and net.ta_mlp is not None:
+        r_u = net.readout(out.v_u[rows].detach())
+    else:
+        r_u = out.r_u[rows].detach()
+    tarq = out.tt[rows].detach() + (h_hat @ r_u[:, :, None])[..., 0]
+    return ((tarq - out.ta[rows].detach()) ** 2).mean()
 
 
 class Objective(nn.Module):

@@ -222,6 +222,7 @@ class Forward:
     h: torch.Tensor | None = None  # H [B, n, d]
     mask: torch.Tensor | None = None
     r_u: torch.Tensor | None = None  # [B, d]
+    v_u: torch.Tensor | None = None  # [B, dv]
     e_cand: torch.Tensor | None = None  # [B, C, d]
 
 
@@ -309,4 +310,4 @@ class TarqNet(nn.Module):
         h_hat = self.student(inputs, h, mask)
         tarq = tt + (h_hat @ r_u[:, :, None])[..., 0]
         return Forward(tt=tt, ta=tt + ta_term, tarq=tarq, t=t, h_hat=h_hat, codes=codes, residuals=residuals, h=h,
-                       mask=mask, r_u=r_u, e_cand=e_cand)
+                       mask=mask, r_u=r_u, v_u=v_u, e_cand=e_cand)
