@@ -91,6 +91,45 @@ class TrainedModelParityTest {
         }
     }
 
+    /**
+     * The 8-bit item vectors on trained models: TT and TARQ_F32 within PyTorch's tolerance plus the copy's stated
+     * bound τ·‖step‖/2; exact TA reads the float rows, so its tolerance is PyTorch's alone.
+     */
+    @ParameterizedTest
+    @MethodSource("cases")
+    void eightBitItemVectorsStayWithinTheirBoundOfPyTorch(String model, String kernelName) throws Exception {
+        try (TarqModel tarq = TarqModel.open(resource(model + ".safetensors"), kernels(kernelName), ItemVectors.SQ8);
+             SafetensorsFile expected = SafetensorsFile.open(resource(model + ".expected.safetensors"))) {
+            double bound = Math.abs(tarq.weights().tau) * tarq.quantizedVectors().unitErrorBound();
+            long[] users = expected.tensor("request.user").toLongArray();
+            long[] offsets = expected.tensor("request.history_offsets").toLongArray();
+            long[] histories = expected.tensor("request.history").toLongArray();
+            TensorView candidates = expected.tensor("request.candidates");
+            int count = Math.toIntExact(candidates.dim(1));
+            long[] allCandidates = candidates.toLongArray();
+            Mode[] modes = {Mode.TT, Mode.TA, Mode.TARQ_F32};
+            String[] tensors = {"logits.tt", "logits.ta", "logits.tarq"};
+            Scorer scorer = tarq.newScorer();
+            float[] out = new float[count];
+            for (int m = 0; m < modes.length; m++) {
+                float[] torch = expected.tensor(tensors[m]).toFloatArray();
+                double slack = modes[m] == Mode.TA ? 0 : bound;
+                for (int r = 0; r < users.length; r++) {
+                    long[] history = Arrays.copyOfRange(histories, (int) offsets[r], (int) offsets[r + 1]);
+                    scorer.score(modes[m], users[r], history, Arrays.copyOfRange(allCandidates, r * count, (r + 1) * count), out);
+                    for (int c = 0; c < count; c++) {
+                        float want = torch[r * count + c];
+                        double tolerance = 1e-4 * Math.max(1, Math.abs(want)) + slack;
+                        if (Math.abs(out[c] - want) > tolerance) {
+                            throw new AssertionError(model + " sq8 " + modes[m] + " request " + r + " candidate " + c
+                                    + ": engine " + out[c] + ", PyTorch " + want + " (bound " + bound + ")");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private static Set<Integer> top(float[] scores) {
         Integer[] order = new Integer[scores.length];
         Arrays.setAll(order, i -> i);
