@@ -58,9 +58,35 @@ class IdIndexTest {
         for (int row = 0; row < n; row++) {
             assertEquals(row, index.row(ids[row]));
         }
+        long[] batch = new long[n + 10_000];
+        System.arraycopy(ids, 0, batch, 0, n);
         for (int i = 0; i < 10_000; i++) {
             long probe = random.nextLong();
             assertEquals(expected.getOrDefault(probe, IdIndex.MISSING), index.row(probe));
+            batch[n + i] = i % 2 == 0 ? probe : n + i; // absent ids whose home slots are taken, or not
+        }
+        // The batch lookup (home slots first, then the probes that go on) agrees id for id, in any order.
+        for (int i = batch.length - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            long t = batch[i];
+            batch[i] = batch[j];
+            batch[j] = t;
+        }
+        int[] rows = new int[batch.length];
+        int[] payloads = new int[batch.length];
+        int missing = 0;
+        for (long id : batch) {
+            missing += expected.containsKey(id) ? 0 : 1;
+        }
+        assertEquals(missing, index.rows(batch, 0, batch.length, rows));
+        for (int i = 0; i < batch.length; i++) {
+            assertEquals(expected.getOrDefault(batch[i], IdIndex.MISSING), rows[i], "id " + batch[i]);
+        }
+        java.util.Arrays.fill(rows, 7);
+        assertEquals(missing, index.rows(batch, 0, batch.length, rows, payloads));
+        for (int i = 0; i < batch.length; i++) {
+            assertEquals(expected.getOrDefault(batch[i], IdIndex.MISSING), rows[i], "id " + batch[i] + " with payloads");
+            assertEquals(0, payloads[i]);
         }
         assertTrue(index.byteSize() >= 16L * n * 3 / 2, "load factor at most 2/3");
     }
