@@ -10,7 +10,8 @@ only have to add what TT cannot (``--tt-weight 0`` gives the contract's loss exa
 The prototype lesson of the contract (auxiliary losses flowing into the shared encoder slowed the click objective
 to a crawl) decides where the auxiliary terms act: they are computed on a subsample of each batch's rows from a
 *detached* history encoding, user readout and item embedding, so they train only the student's own parameters
-(``rq.*``: codebooks and the codeword attention) and never pull on what TT, the teacher and the student share.
+(``rq.*``: codebooks and the codeword attention; with ``ld_readout`` and the DIN head, distillation also trains W_r,
+which only the student reads then) and never pull on what TT, the teacher and the student share.
 The two click terms train everything. The commitment half of L_rq is the one auxiliary term that reaches the item
 embeddings, and its weight defaults to 0 for the same reason.
 """
