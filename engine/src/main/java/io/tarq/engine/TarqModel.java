@@ -44,6 +44,7 @@ public final class TarqModel implements AutoCloseable {
         this.weights = new ModelWeights(file, kernels);
         this.arena = Arena.ofShared();
         try {
+            file.verifyCodes(); // a code ≥ K would score from another level's table: refuse it, not serve it
             this.codesByItem = transposeCodes(file, arena);
             TarqDimensions dims = file.dimensions();
             this.quantizedVectors = itemVectors == ItemVectors.SQ8

@@ -111,6 +111,21 @@ class ScorerRequestTest {
         }
     }
 
+    /** A code ≥ K would read another level's table entry: the open refuses it, naming the tensor and the code. */
+    @Test
+    void aCodeAtOrAboveKIsRefusedAtOpen() throws IOException {
+        Path good = dir.resolve("k16.safetensors");
+        SyntheticModel.write(SyntheticModelSpec.defaults(ITEMS).withUsers(USERS).withNMax(N_MAX).withCodebook(3, 16), good);
+        try (TarqModel m = TarqModel.open(good)) {
+            assertEquals(16, m.dimensions().codebookSize());
+        }
+        // item.codes [L, N]: level 1, row 7.
+        Path bad = TarqEngineTest.patchedCopy(good, dir.resolve("k16-bad.safetensors"), "item.codes", ITEMS + 7L,
+                java.nio.ByteBuffer.wrap(new byte[] {16}));
+        io.tarq.layout.ModelFormatException e = assertThrows(io.tarq.layout.ModelFormatException.class, () -> TarqModel.open(bad));
+        assertTrue(e.getMessage().contains("item.codes") && e.getMessage().contains("code 16 at [1, 7]"), e.getMessage());
+    }
+
     @Test
     void anUnknownUserScoresAsRowZero() {
         Scorer scorer = model.newScorer();

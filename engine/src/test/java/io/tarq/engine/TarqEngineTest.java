@@ -254,20 +254,25 @@ class TarqEngineTest {
 
     /** A copy whose {@code head.tau} is NaN: structurally valid, caught only by the content checks. */
     static Path nanCopy(Path from, Path to) throws IOException {
+        return patchedCopy(from, to, "head.tau", 0, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, Float.NaN));
+    }
+
+    /** A copy of {@code from} with {@code bytes} written at byte {@code at} of tensor {@code tensor}'s data. */
+    static Path patchedCopy(Path from, Path to, String tensor, long at, ByteBuffer bytes) throws IOException {
         Files.copy(from, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         long offset;
         try (SafetensorsFile file = SafetensorsFile.open(from)) {
             // The reader checked that the tensors tile the data section in this order: offsets are running sums.
             offset = file.dataOffset();
             for (TensorView t : file.tensors()) {
-                if (t.name().equals("head.tau")) {
+                if (t.name().equals(tensor)) {
                     break;
                 }
                 offset += t.byteSize();
             }
         }
         try (FileChannel channel = FileChannel.open(to, StandardOpenOption.WRITE)) {
-            channel.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, Float.NaN), offset);
+            channel.write(bytes.rewind(), offset + at);
         }
         return to;
     }

@@ -45,7 +45,7 @@ final class TarqContentCheck {
         }
     }
 
-    private static void checkCodes(Path path, TensorView codes, int codebookSize) throws ModelFormatException {
+    static void checkCodes(Path path, TensorView codes, int codebookSize) throws ModelFormatException {
         if (codebookSize == 256) {
             return; // every byte is a valid code
         }

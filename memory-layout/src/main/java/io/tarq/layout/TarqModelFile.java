@@ -61,6 +61,17 @@ public final class TarqModelFile implements AutoCloseable {
         TarqContentCheck.run(file, dimensions, features);
     }
 
+    /**
+     * The part of {@link #verifyContents()} about {@code item.codes}: every code below K. A server's open runs it
+     * whatever else it checks: the engine reads every code at open anyway, and a code ≥ K would make a candidate read
+     * another level's table entry, a wrong score rather than an error.
+     *
+     * @throws ModelFormatException naming the tensor, the code and its [level, row]
+     */
+    public void verifyCodes() throws ModelFormatException {
+        TarqContentCheck.checkCodes(file.path(), file.tensor(TarqTensors.ITEM_CODES), dimensions.codebookSize());
+    }
+
     public Path path() {
         return file.path();
     }
