@@ -286,6 +286,26 @@ def test_malformed_data_file_is_one_line_naming_it(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "ratings.csv" in err
 
 
+def test_min_rating_reaches_the_movielens_reader_and_is_for_movielens_only(tmp_path):
+    from tarq.train.__main__ import load_dataset, parser
+    d = tmp_path / "ml"
+    d.mkdir()
+    (d / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,2,5.0,3\n1,3,2.0,4\n")
+    (d / "movies.csv").write_text("movieId,title,genres\n2,A,Drama\n3,B,Comedy\n")
+    p = parser()
+
+    def load(*extra):
+        return load_dataset(p.parse_args(["--format", "movielens", "--dir", str(d), "--out", "m", *extra]), p.error)
+
+    assert load().item_ids.tolist() == [2, 3]
+    kept = load("--min-rating", "4")
+    assert kept.item_ids.tolist() == [2] and kept.name.endswith(":rating>=4")
+    with pytest.raises(SystemExit) as e:
+        train_main(["--format", "s3rec", "--sequences", str(d / "x"), "--min-rating", "4",
+                    "--out", str(tmp_path / "m.safetensors")])
+    assert e.value.code == 2
+
+
 def test_missing_format_argument_is_a_usage_error(tmp_path):
     with pytest.raises(SystemExit) as e:
         train_main(["--format", "s3rec", "--out", str(tmp_path / "m.safetensors")])

@@ -40,6 +40,8 @@ def parser() -> argparse.ArgumentParser:
     data.add_argument("--sequences", metavar="FILE", help="s3rec: the sequences file (user item item ...)")
     data.add_argument("--attributes", metavar="FILE", help="s3rec: the item -> attributes JSON (optional)")
     data.add_argument("--dir", metavar="DIR", help="movielens: the directory with ratings.csv and movies.csv")
+    data.add_argument("--min-rating", type=float, metavar="R",
+                      help="movielens: keep only ratings >= R as clicks (default: every rating; ./tarq eval takes the same)")
     data.add_argument("--synthetic-users", type=int, default=SYNTHETIC_DEFAULTS["users"])
     data.add_argument("--synthetic-items", type=int, default=SYNTHETIC_DEFAULTS["items"])
     data.add_argument("--synthetic-interests", type=int, default=SYNTHETIC_DEFAULTS["interests"])
@@ -90,6 +92,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def load_dataset(args, error):
+    if args.min_rating is not None and args.format != "movielens":
+        error("--min-rating is for --format movielens")
     if args.format == "s3rec":
         if not args.sequences:
             error("--format s3rec needs --sequences FILE")
@@ -97,7 +101,7 @@ def load_dataset(args, error):
     if args.format == "movielens":
         if not args.dir:
             error("--format movielens needs --dir DIR")
-        return read_movielens(args.dir)
+        return read_movielens(args.dir, min_rating=args.min_rating)
     dataset, _ = synthetic_dataset(users=args.synthetic_users, items=args.synthetic_items,
                                    interests=args.synthetic_interests, attributes=SYNTHETIC_DEFAULTS["attributes"],
                                    mean_length=SYNTHETIC_DEFAULTS["mean_length"], seed=args.synthetic_seed)
