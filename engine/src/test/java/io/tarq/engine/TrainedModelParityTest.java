@@ -51,14 +51,8 @@ class TrainedModelParityTest {
     void engineMatchesPyTorch(String model, String kernelName) throws Exception {
         try (TarqModel tarq = TarqModel.open(resource(model + ".safetensors"), kernels(kernelName));
              SafetensorsFile expected = SafetensorsFile.open(resource(model + ".expected.safetensors"))) {
-            long[] users = expected.tensor("request.user").toLongArray();
-            long[] offsets = expected.tensor("request.history_offsets").toLongArray();
-            long[] histories = expected.tensor("request.history").toLongArray();
-            TensorView candidates = expected.tensor("request.candidates");
-            int requests = users.length;
-            int count = Math.toIntExact(candidates.dim(1));
-            assertEquals(requests, candidates.dim(0));
-            long[] allCandidates = candidates.toLongArray();
+            Requests requests = Requests.read(expected);
+            int count = requests.count();
             float[][] torch = {
                 expected.tensor("logits.tt").toFloatArray(),
                 expected.tensor("logits.ta").toFloatArray(),
@@ -69,11 +63,11 @@ class TrainedModelParityTest {
             Scorer scorer = tarq.newScorer();
             float[] out = new float[count];
             double overlap = 0;
-            for (int r = 0; r < requests; r++) {
-                long[] history = Arrays.copyOfRange(histories, (int) offsets[r], (int) offsets[r + 1]);
-                long[] cands = Arrays.copyOfRange(allCandidates, r * count, (r + 1) * count);
+            for (int r = 0; r < requests.size(); r++) {
+                long[] history = requests.history(r);
+                long[] cands = requests.candidates(r);
                 for (int m = 0; m < modes.length; m++) {
-                    scorer.score(modes[m], users[r], history, cands, out);
+                    scorer.score(modes[m], requests.users()[r], history, cands, out);
                     for (int c = 0; c < count; c++) {
                         float want = torch[m][r * count + c];
                         double tolerance = 1e-4 * Math.max(1, Math.abs(want));
@@ -83,10 +77,10 @@ class TrainedModelParityTest {
                         }
                     }
                 }
-                scorer.score(Mode.TARQ, users[r], history, cands, out);
+                scorer.score(Mode.TARQ, requests.users()[r], history, cands, out);
                 overlap += overlap(top(out), top(Arrays.copyOfRange(torch[2], r * count, (r + 1) * count)));
             }
-            double meanOverlap = overlap / requests;
+            double meanOverlap = overlap / requests.size();
             assertTrue(meanOverlap >= 0.9, model + ": uint8 TARQ keeps only " + meanOverlap + " of PyTorch's top-" + TOP);
         }
     }
@@ -101,12 +95,8 @@ class TrainedModelParityTest {
         try (TarqModel tarq = TarqModel.open(resource(model + ".safetensors"), kernels(kernelName), ItemVectors.SQ8);
              SafetensorsFile expected = SafetensorsFile.open(resource(model + ".expected.safetensors"))) {
             double bound = Math.abs(tarq.weights().tau) * tarq.quantizedVectors().unitErrorBound();
-            long[] users = expected.tensor("request.user").toLongArray();
-            long[] offsets = expected.tensor("request.history_offsets").toLongArray();
-            long[] histories = expected.tensor("request.history").toLongArray();
-            TensorView candidates = expected.tensor("request.candidates");
-            int count = Math.toIntExact(candidates.dim(1));
-            long[] allCandidates = candidates.toLongArray();
+            Requests requests = Requests.read(expected);
+            int count = requests.count();
             Mode[] modes = {Mode.TT, Mode.TA, Mode.TARQ_F32};
             String[] tensors = {"logits.tt", "logits.ta", "logits.tarq"};
             Scorer scorer = tarq.newScorer();
@@ -114,9 +104,8 @@ class TrainedModelParityTest {
             for (int m = 0; m < modes.length; m++) {
                 float[] torch = expected.tensor(tensors[m]).toFloatArray();
                 double slack = modes[m] == Mode.TA ? 0 : bound;
-                for (int r = 0; r < users.length; r++) {
-                    long[] history = Arrays.copyOfRange(histories, (int) offsets[r], (int) offsets[r + 1]);
-                    scorer.score(modes[m], users[r], history, Arrays.copyOfRange(allCandidates, r * count, (r + 1) * count), out);
+                for (int r = 0; r < requests.size(); r++) {
+                    scorer.score(modes[m], requests.users()[r], requests.history(r), requests.candidates(r), out);
                     for (int c = 0; c < count; c++) {
                         float want = torch[r * count + c];
                         double tolerance = 1e-4 * Math.max(1, Math.abs(want)) + slack;
@@ -127,6 +116,31 @@ class TrainedModelParityTest {
                     }
                 }
             }
+        }
+    }
+
+    /** The fixture's requests ({@code request.*} tensors): request r has {@code count} candidates. */
+    private record Requests(long[] users, long[] offsets, long[] histories, long[] allCandidates, int count) {
+        static Requests read(SafetensorsFile expected) throws io.tarq.layout.ModelFormatException {
+            TensorView candidates = expected.tensor("request.candidates");
+            Requests requests = new Requests(expected.tensor("request.user").toLongArray(),
+                    expected.tensor("request.history_offsets").toLongArray(),
+                    expected.tensor("request.history").toLongArray(), candidates.toLongArray(),
+                    Math.toIntExact(candidates.dim(1)));
+            assertEquals(requests.size(), candidates.dim(0));
+            return requests;
+        }
+
+        int size() {
+            return users.length;
+        }
+
+        long[] history(int r) {
+            return Arrays.copyOfRange(histories, (int) offsets[r], (int) offsets[r + 1]);
+        }
+
+        long[] candidates(int r) {
+            return Arrays.copyOfRange(allCandidates, r * count, (r + 1) * count);
         }
     }
 
