@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tarq.engine.synth.SyntheticModel;
 import io.tarq.engine.synth.SyntheticModelSpec;
+import io.tarq.layout.ModelFormatException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -121,8 +123,8 @@ class ScorerRequestTest {
         }
         // item.codes [L, N]: level 1, row 7.
         Path bad = TarqEngineTest.patchedCopy(good, dir.resolve("k16-bad.safetensors"), "item.codes", ITEMS + 7L,
-                java.nio.ByteBuffer.wrap(new byte[] {16}));
-        io.tarq.layout.ModelFormatException e = assertThrows(io.tarq.layout.ModelFormatException.class, () -> TarqModel.open(bad));
+                ByteBuffer.wrap(new byte[] {16}));
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> TarqModel.open(bad));
         assertTrue(e.getMessage().contains("item.codes") && e.getMessage().contains("code 16 at [1, 7]"), e.getMessage());
     }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.tarq.engine.kernel.KernelSupport;
 import io.tarq.engine.kernel.KernelsTestSupport;
 import io.tarq.engine.kernel.ScalarKernels;
+import io.tarq.layout.ModelFormatException;
 import io.tarq.layout.safetensors.SafetensorsFile;
 import io.tarq.layout.safetensors.TensorView;
 import java.io.IOException;
@@ -121,7 +122,7 @@ class TrainedModelParityTest {
 
     /** The fixture's requests ({@code request.*} tensors): request r has {@code count} candidates. */
     private record Requests(long[] users, long[] offsets, long[] histories, long[] allCandidates, int count) {
-        static Requests read(SafetensorsFile expected) throws io.tarq.layout.ModelFormatException {
+        static Requests read(SafetensorsFile expected) throws ModelFormatException {
             TensorView candidates = expected.tensor("request.candidates");
             Requests requests = new Requests(expected.tensor("request.user").toLongArray(),
                     expected.tensor("request.history_offsets").toLongArray(),
