@@ -2,7 +2,6 @@ package io.tarq.layout;
 
 import io.tarq.layout.safetensors.TensorView;
 import java.nio.file.Path;
-import java.util.function.IntUnaryOperator;
 
 /**
  * External int64 id → row, for the thousands of candidate ids a request resolves.
@@ -41,19 +40,24 @@ public final class IdIndex {
      * @throws ModelFormatException an id appears twice (the message names both rows)
      */
     public static IdIndex build(Path file, TensorView ids) throws ModelFormatException {
-        return build(file, ids, row -> 0);
+        return build(file, ids, null);
     }
 
     /**
-     * As {@link #build(Path, TensorView)}, storing {@code payloadOfRow.applyAsInt(row)} with each id (read back by
-     * {@link #rows(long[], int, int, int[], int[])}).
+     * As {@link #build(Path, TensorView)}, storing {@code payloads[row]} with each id (read back by
+     * {@link #rows(long[], int, int, int[], int[])}); {@code null} stores 0.
+     *
+     * @throws IllegalArgumentException {@code payloads} does not hold one int an id
      */
-    public static IdIndex build(Path file, TensorView ids, IntUnaryOperator payloadOfRow) throws ModelFormatException {
+    public static IdIndex build(Path file, TensorView ids, int[] payloads) throws ModelFormatException {
         long count = ids.elementCount();
         if (count > MAX_IDS) {
             throw ModelFormatException.ofTensor(file, ids.name(), count + " ids are more than an index holds (" + MAX_IDS + ")");
         }
         int n = (int) count;
+        if (payloads != null && payloads.length != n) {
+            throw new IllegalArgumentException(payloads.length + " payloads for " + n + " ids");
+        }
         int capacity = Integer.highestOneBit(Math.max(2, n + n / 2 + 1) - 1) << 1;
         long[] slots = new long[2 * capacity];
         int mask = capacity - 1;
@@ -68,7 +72,7 @@ public final class IdIndex {
                 s = (s + 1) & mask;
             }
             slots[2 * s] = id;
-            slots[2 * s + 1] = (long) payloadOfRow.applyAsInt(row) << 32 | (row + 1L);
+            slots[2 * s + 1] = (payloads == null ? 0L : (long) payloads[row] << 32) | (row + 1L);
         }
         return new IdIndex(slots, n);
     }

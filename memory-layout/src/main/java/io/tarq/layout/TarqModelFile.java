@@ -7,7 +7,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.IntUnaryOperator;
 
 /**
  * A TARQ model file, open and checked: the safetensors file mapped read-only, its metadata and every tensor checked
@@ -44,7 +43,7 @@ public final class TarqModelFile implements AutoCloseable {
         try {
             TarqDimensions dimensions = TarqDimensions.fromMetadata(path, file.metadata());
             TarqTensors.Features features = TarqTensors.check(file, dimensions);
-            IdIndex items = IdIndex.build(path, file.tensor(TarqTensors.ITEM_IDS), codesPayload(file, dimensions));
+            IdIndex items = IdIndex.build(path, file.tensor(TarqTensors.ITEM_IDS), packedCodes(file, dimensions));
             IdIndex users = IdIndex.build(path, file.tensor(TarqTensors.USER_IDS));
             return new TarqModelFile(file, dimensions, features, items, users);
         } catch (IOException | RuntimeException e) {
@@ -121,21 +120,29 @@ public final class TarqModelFile implements AutoCloseable {
         return dimensions.levels() <= Integer.BYTES;
     }
 
-    /** The payload of each item row: its codes from {@code item.codes [L, N]} packed into an int, or 0 when L > 4. */
-    private static IntUnaryOperator codesPayload(SafetensorsFile file, TarqDimensions dimensions) {
+    /**
+     * Each item row's codes from {@code item.codes [L, N]} packed into an int, level l in byte l; null when L > 4.
+     * The level-major tensor is copied out in chunks of a level's bytes (bulk copies, then a plain array loop).
+     */
+    private static int[] packedCodes(SafetensorsFile file, TarqDimensions dimensions) {
         if (!codesInItemIndex(dimensions)) {
-            return row -> 0;
+            return null;
         }
         MemorySegment codes = file.find(TarqTensors.ITEM_CODES).orElseThrow().segment();
-        int levels = dimensions.levels();
-        long n = dimensions.items();
-        return row -> {
-            int packed = 0;
-            for (int l = 0; l < levels; l++) {
-                packed |= Byte.toUnsignedInt(codes.get(Layouts.U8, l * n + row)) << (8 * l);
+        int n = Math.toIntExact(dimensions.items());
+        int[] packed = new int[n];
+        byte[] chunk = new byte[Math.min(n, 1 << 16)];
+        for (int l = 0; l < dimensions.levels(); l++) {
+            int shift = 8 * l;
+            for (int start = 0; start < n; start += chunk.length) {
+                int length = Math.min(chunk.length, n - start);
+                MemorySegment.copy(codes, Layouts.U8, (long) l * n + start, chunk, 0, length);
+                for (int i = 0; i < length; i++) {
+                    packed[start + i] |= Byte.toUnsignedInt(chunk[i]) << shift;
+                }
             }
-            return packed;
-        };
+        }
+        return packed;
     }
 
     /** External user id → row in {@code user.emb}; callers map {@link IdIndex#MISSING} to row 0, the unknown user. */

@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.function.IntUnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -22,14 +21,14 @@ class IdIndexTest {
     Path dir;
 
     private IdIndex index(long[] ids) throws IOException {
-        return index(ids, row -> 0);
+        return index(ids, null);
     }
 
-    private IdIndex index(long[] ids, IntUnaryOperator payloadOfRow) throws IOException {
+    private IdIndex index(long[] ids, int[] payloads) throws IOException {
         Path file = dir.resolve("ids.safetensors");
         new SafetensorsWriter().addLongs("ids", new long[] {ids.length}, ids).write(file);
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
-            return IdIndex.build(file, f.tensor("ids"), payloadOfRow);
+            return IdIndex.build(file, f.tensor("ids"), payloads);
         }
     }
 
@@ -117,7 +116,7 @@ class IdIndexTest {
                 default -> random.nextInt();
             };
         }
-        IdIndex index = index(ids, row -> payload[row]);
+        IdIndex index = index(ids, payload);
         long[] probe = new long[ids.length + 1];
         System.arraycopy(ids, 0, probe, 1, ids.length);
         probe[0] = 12345; // not an id (seeded: the random ids do not hold it)
@@ -137,7 +136,7 @@ class IdIndexTest {
     @Test
     void duplicatesNameBothRowsWhateverThePayload() throws IOException {
         ModelFormatException e = assertThrows(ModelFormatException.class,
-                () -> index(new long[] {1, 2, 3, 2}, row -> -1));
+                () -> index(new long[] {1, 2, 3, 2}, new int[] {-1, -1, -1, -1}));
         assertEquals("id 2 appears twice, at rows 1 and 3", e.fault());
     }
 

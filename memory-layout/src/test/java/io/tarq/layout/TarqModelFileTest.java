@@ -13,7 +13,7 @@ import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class TarqModelFileTest {
     @TempDir
@@ -65,9 +65,8 @@ class TarqModelFileTest {
 
     /** With L ≤ 4 a candidate's id lookup brings its codes (bytes ≥ 128 included); with L > 4 the payload is 0. */
     @ParameterizedTest
-    @ValueSource(ints = {1, 3, 4, 5})
-    void theItemIndexCarriesTheCodesWhenTheyFit(int levels) throws IOException {
-        int items = 300;
+    @CsvSource({"1, 300", "3, 300", "4, 300", "5, 300", "3, 65836"}) // the last: past the 65,536-byte copy chunks
+    void theItemIndexCarriesTheCodesWhenTheyFit(int levels, int items) throws IOException {
         TinyModel model = new TinyModel(items, 16, 2, 16, 24, levels, 256, 40, 10);
         try (TarqModelFile f = TarqModelFile.open(write(model))) {
             assertEquals(levels <= 4, f.codesInItemIndex());
