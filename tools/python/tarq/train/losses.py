@@ -90,18 +90,24 @@ def auxiliary_losses(net: TarqNet, out: Forward, w: Weights) -> dict[str, torch.
     if not (w.rec or w.ld or w.align):
         return {}
     rows = slice(0, min(w.aux_rows, out.tt.shape[0]))
-    h, mask = out.h[rows].detach(), out.mask[rows]
-    e, t = out.e_cand[rows].detach(), out.t[rows].detach()
-    inputs, codes, _ = net.student_queries(e, straight_through=False)
-    h_hat = net.student(inputs, h, mask)
+    h_hat, codes = _detached_student(net, out, rows)
     terms = {}
+    t = out.t[rows].detach()
     if w.rec:
         terms["rec"] = w.rec * ((h_hat - t) ** 2).sum(-1).mean()
     if w.ld:
         terms["ld"] = w.ld * distillation_loss(net, out, w, rows, h_hat)
     if w.align:
-        terms["align"] = w.align * alignment_loss(net, e, codes, t, net.personalized_codebook(h, mask))
+        terms["align"] = w.align * alignment_loss(net, out.e_cand[rows].detach(), codes, t,
+                                                  net.personalized_codebook(out.h[rows].detach(), out.mask[rows]))
     return terms
+
+
+def _detached_student(net: TarqNet, out: Forward, rows: slice) -> tuple[torch.Tensor, torch.Tensor]:
+    """ĥ [b, C, d] and the codes [L, b, C] of ``rows``' candidates from detached history encodings and item
+    embeddings, so that a loss on them trains only the student's own parameters."""
+    inputs, codes, _ = net.student_queries(out.e_cand[rows].detach(), straight_through=False)
+    return net.student(inputs, out.h[rows].detach(), out.mask[rows]), codes
 
 
 def distillation_loss(net: TarqNet, out: Forward, w: Weights, aux_rows: slice, aux_h_hat: torch.Tensor) -> torch.Tensor:
@@ -113,11 +119,7 @@ def distillation_loss(net: TarqNet, out: Forward, w: Weights, aux_rows: slice, a
     shape the values its attention reads out (u_j = V_j·Wo_jᵀ·r_u) to follow the teacher, not only the clicks.
     """
     rows = aux_rows if not w.ld_rows else slice(0, min(w.ld_rows, out.tt.shape[0]))
-    if rows == aux_rows:
-        h_hat = aux_h_hat
-    else:
-        inputs, _, _ = net.student_queries(out.e_cand[rows].detach(), straight_through=False)
-        h_hat = net.student(inputs, out.h[rows].detach(), out.mask[rows])
+    h_hat = aux_h_hat if rows == aux_rows else _detached_student(net, out, rows)[0]
     if w.ld_readout and net.ta_mlp is not None:
         r_u = net.readout(out.v_u[rows].detach())
     else:

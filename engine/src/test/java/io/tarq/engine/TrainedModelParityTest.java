@@ -69,14 +69,7 @@ class TrainedModelParityTest {
                 long[] cands = requests.candidates(r);
                 for (int m = 0; m < modes.length; m++) {
                     scorer.score(modes[m], requests.users()[r], history, cands, out);
-                    for (int c = 0; c < count; c++) {
-                        float want = torch[m][r * count + c];
-                        double tolerance = 1e-4 * Math.max(1, Math.abs(want));
-                        if (Math.abs(out[c] - want) > tolerance) {
-                            throw new AssertionError(model + " " + modes[m] + " request " + r + " candidate " + c
-                                    + ": engine " + out[c] + ", PyTorch " + want);
-                        }
-                    }
+                    assertWithin(model + " " + modes[m], out, torch[m], r, 0);
                 }
                 scorer.score(Mode.TARQ, requests.users()[r], history, cands, out);
                 overlap += overlap(top(out), top(Arrays.copyOfRange(torch[2], r * count, (r + 1) * count)));
@@ -107,15 +100,23 @@ class TrainedModelParityTest {
                 double slack = modes[m] == Mode.TA ? 0 : bound;
                 for (int r = 0; r < requests.size(); r++) {
                     scorer.score(modes[m], requests.users()[r], requests.history(r), requests.candidates(r), out);
-                    for (int c = 0; c < count; c++) {
-                        float want = torch[r * count + c];
-                        double tolerance = 1e-4 * Math.max(1, Math.abs(want)) + slack;
-                        if (Math.abs(out[c] - want) > tolerance) {
-                            throw new AssertionError(model + " sq8 " + modes[m] + " request " + r + " candidate " + c
-                                    + ": engine " + out[c] + ", PyTorch " + want + " (bound " + bound + ")");
-                        }
-                    }
+                    assertWithin(model + " sq8 " + modes[m], out, torch, r, slack);
                 }
+            }
+        }
+    }
+
+    /**
+     * The engine's logits {@code out} of request r against PyTorch's ({@code torch[r·count ..]}, count = out.length)
+     * within 1e-4·max(1, |logit|) plus {@code slack}.
+     */
+    private static void assertWithin(String what, float[] out, float[] torch, int r, double slack) {
+        for (int c = 0; c < out.length; c++) {
+            float want = torch[r * out.length + c];
+            double tolerance = 1e-4 * Math.max(1, Math.abs(want)) + slack;
+            if (Math.abs(out[c] - want) > tolerance) {
+                throw new AssertionError(what + " request " + r + " candidate " + c + ": engine " + out[c]
+                        + ", PyTorch " + want + (slack > 0 ? " (plus " + slack + ")" : ""));
             }
         }
     }

@@ -64,7 +64,7 @@ class IdIndexTest {
             assertEquals(expected.getOrDefault(probe, IdIndex.MISSING), index.row(probe));
             batch[n + i] = i % 2 == 0 ? probe : n + i; // absent ids whose home slots are taken, or not
         }
-        // The batch lookup (home slots first, then the probes that go on) agrees id for id, in any order.
+        // The batch lookups, with and without payloads, agree id for id, in any order.
         for (int i = batch.length - 1; i > 0; i--) {
             int j = random.nextInt(i + 1);
             long t = batch[i];
