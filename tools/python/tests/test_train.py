@@ -19,8 +19,9 @@ from tarq.reference import Reference
 from tarq.train import metrics
 from tarq.train.__main__ import main as train_main
 from tarq.train.export import export, metrics_path
-from tarq.train.losses import Objective, Weights, alignment_loss
-from tarq.train.model import Config, TarqNet, greedy_codes
+from tarq.train.allocator import keep_freed_memory
+from tarq.train.losses import Objective, Weights, _neg_sq_distances, alignment_loss
+from tarq.train.model import Attention, Config, TarqNet, greedy_codes
 from tarq.train.parity import live_logits, make_requests
 from tarq.train.trainer import TrainConfig, _batch, train
 
@@ -150,6 +151,75 @@ def test_straight_through_estimator_passes_gradients_to_the_items(data):
     (inputs ** 2).sum().backward()
     assert e.grad is None or e.grad.abs().sum() == 0
     assert net.codebooks.grad.abs().sum() > 0
+
+
+def _written_out_attention(att: Attention, q, k, v, mask):
+    """The contract's MHA written out in float64, softmax as max, exp, sum and divide; a row with no key and no null
+    key gets zero weights (out = bo)."""
+    q, k, v = q.double(), k.double(), v.double()
+    b, m, d = q.shape
+    h, dh = att.heads, att.dh
+    qh = q.view(b, m, h, dh).transpose(1, 2)
+    kh = k.view(b, -1, h, dh).transpose(1, 2)
+    vh = v.view(b, -1, h, dh).transpose(1, 2)
+    scores = (qh @ kh.transpose(-1, -2)) / dh ** 0.5
+    scores = scores.masked_fill(~mask[:, None, None, :], float("-inf"))
+    if att.null_k is not None:
+        null = (qh @ att.null_k.double()[None, :, :, None]) / dh ** 0.5
+        scores = torch.cat([null, scores], dim=-1)
+    top = scores.amax(-1, keepdim=True)
+    top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
+    weights = torch.exp(scores - top)
+    weights = weights / weights.sum(-1, keepdim=True).clamp_min(1e-300)
+    if att.null_k is not None:
+        weights = weights[..., 1:]
+    o = (weights @ vh).transpose(1, 2).reshape(b, m, d)
+    return o @ att.wo.double().T + att.bo.double()
+
+
+@pytest.mark.parametrize("null_key", [False, True])
+def test_attention_matches_the_written_out_softmax_including_rows_without_keys(null_key):
+    torch.manual_seed(5)
+    att = Attention(16, 4, null_key=null_key)
+    with torch.no_grad():
+        att.bo.uniform_(-1, 1)
+        if null_key:
+            att.null_k.normal_()
+    q_in = torch.randn(5, 3, 16, requires_grad=True)
+    h = torch.randn(5, 7, 16, requires_grad=True)
+    mask = torch.rand(5, 7) > 0.4
+    mask[1] = False  # a row with no real key: out = bo without a null key
+    mask[2] = True
+    k, v = att.keys(h)
+    q = att.queries(q_in)
+    out = att.attend(q, k, v, mask)
+    expected = _written_out_attention(att, q, k, v, mask)
+    assert torch.allclose(out.double(), expected, rtol=1e-5, atol=1e-5)
+    if not null_key:
+        assert torch.allclose(out[1], att.bo.expand(3, -1))
+    out.sum().backward()  # gradients stay finite through the empty row
+    assert torch.isfinite(q_in.grad).all() and torch.isfinite(h.grad).all()
+    assert q_in.grad.abs().sum() > 0
+
+
+def test_alignment_logits_give_the_softmax_of_negative_squared_distances():
+    torch.manual_seed(6)
+    x = torch.randn(3, 4, 16)
+    for centers in (torch.randn(1, 9, 16), torch.randn(3, 9, 16)):
+        brute = -((x[:, :, None, :] - centers[:, None]) ** 2).sum(-1)  # [B, C, K]
+        fast = _neg_sq_distances(x, centers)
+        assert fast.shape == brute.shape
+        assert torch.allclose(torch.log_softmax(fast, -1), torch.log_softmax(brute, -1), atol=1e-5)
+        # The dropped term is ‖x‖², the same for every k: the difference is constant along k.
+        gap = fast - brute
+        assert torch.allclose(gap, (x * x).sum(-1, keepdim=True).expand_as(gap), atol=1e-4)
+
+
+def test_freed_memory_is_kept_where_glibc_runs_the_process():
+    import platform
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt is glibc's")
+    assert keep_freed_memory() and keep_freed_memory()  # accepted, and a second call is harmless
 
 
 def test_alignment_loss_is_zero_for_identical_distributions_and_positive_otherwise(data):

@@ -73,8 +73,8 @@ def alignment_loss(net: TarqNet, e: torch.Tensor, codes: torch.Tensor, t: torch.
     for level in range(net.cfg.levels):
         c = net.codebooks[level]  # [K, d]
         p_level = pz[:, level]  # [B, K, d]
-        item_logits = -((rho[:, :, None, :] - c[None, None]) ** 2).sum(-1)  # [B, C, K]
-        user_logits = -((rho_bar[:, :, None, :] - p_level[:, None]) ** 2).sum(-1)
+        item_logits = _neg_sq_distances(rho, c[None])  # [B, C, K]
+        user_logits = _neg_sq_distances(rho_bar, p_level)
         log_p, log_q = F.log_softmax(item_logits, -1), F.log_softmax(user_logits, -1)
         sym_kl = ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum(-1)  # KL(p‖q) + KL(q‖p)
         total = total + sym_kl.mean()
@@ -82,6 +82,13 @@ def alignment_loss(net: TarqNet, e: torch.Tensor, codes: torch.Tensor, t: torch.
         rho = rho - c[z].detach()
         rho_bar = rho_bar - torch.gather(p_level, 1, z[..., None].expand(-1, -1, p_level.shape[-1]))
     return total
+
+
+def _neg_sq_distances(x: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
+    """−‖x − c_k‖² up to a term constant over k, [B, C, K], for x [B, C, d] and centers [B or 1, K, d]: the logits of a
+    softmax over k, which that term does not change. Written as 2⟨x, c_k⟩ − ‖c_k‖² (one batched matrix product), not
+    as the [B, C, K, d] tensor of differences, whose elementwise ops and their gradients took most of a step."""
+    return 2 * x @ centers.transpose(-1, -2) - (centers * centers).sum(-1)[:, None, :]
 
 
 def auxiliary_losses(net: TarqNet, out: Forward, w: Weights) -> dict[str, torch.Tensor]:

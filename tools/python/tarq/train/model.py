@@ -103,15 +103,19 @@ class Attention(nn.Module):
         scale = 1 / math.sqrt(self.dh)
         scores = (qh @ kh.transpose(-1, -2)) * scale  # [B, h, m, n]
         scores = scores.masked_fill(~mask[:, None, None, :], float("-inf"))
+        # torch.softmax is one fused kernel forward and one backward; written out (max, exp, sum, divide) the same
+        # softmax took most of a training step at n_max = 100 (the sequence block's [B, h, n, n] scores).
         if self.null_k is not None:
             null = (qh @ self.null_k[None, :, :, None]) * scale  # [B, h, m, 1]
-            scores = torch.cat([null, scores], dim=-1)
-        top = scores.amax(dim=-1, keepdim=True)
-        top = torch.where(torch.isfinite(top), top, torch.zeros_like(top)).detach()
-        weights = torch.exp(scores - top)
-        weights = weights / weights.sum(dim=-1, keepdim=True).clamp_min(1e-30)
-        if self.null_k is not None:
-            weights = weights[..., 1:]  # the null key's value is zero
+            weights = torch.softmax(torch.cat([null, scores], dim=-1), dim=-1)[..., 1:]  # the null key's value is 0
+        else:
+            # A row with no real key would be softmax(all −inf) = NaN: score it as zeros (finite gradients), then
+            # give it zero weights.
+            empty = ~mask.any(dim=-1)[:, None, None, None]  # [B, 1, 1, 1]
+            if bool(empty.any()):
+                weights = torch.softmax(scores.masked_fill(empty, 0.0), dim=-1).masked_fill(empty, 0.0)
+            else:
+                weights = torch.softmax(scores, dim=-1)
         o = (weights @ vh).transpose(1, 2).reshape(b, m, self.d)
         return o @ self.wo.T + self.bo
 

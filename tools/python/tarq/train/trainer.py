@@ -21,6 +21,7 @@ from torch import distributed as dist
 
 from ..data import Examples, Split
 from . import metrics
+from .allocator import keep_freed_memory
 from .losses import Objective, Weights
 from .model import Config, TarqNet, greedy_codes
 from .progress import Progress
@@ -151,6 +152,7 @@ def train(split: Split, cfg: Config, tc: TrainConfig, log=print, item_attr=None)
     """Train one model on ``split`` (see the module doc). ``item_attr`` = (offsets, values) of the catalog's
     attributes when ``cfg.attributes`` > 0."""
     rank, world = _rank_world()
+    keep_freed_memory()
     if tc.threads:
         torch.set_num_threads(tc.threads)
     torch.manual_seed(tc.seed)
