@@ -3,7 +3,7 @@
 glibc's malloc serves every allocation above 32 MB (its largest mmap threshold) with a fresh ``mmap`` and returns it
 with ``munmap`` when freed. A training step at n_max = 100 creates and frees dozens of such tensors (the sequence
 block's scores are [B, h, n, n]: 40 MB at batch 256), so each of them was faulted in page by page, zeroed by the
-kernel, on every step: most of the step's time (1.9 s a step, against 0.46 s with the memory kept; docs/training.md).
+kernel, on every step: most of the step's time (1.9 s a step, against about 0.5 s with the memory kept; docs/training.md).
 ``M_MMAP_MAX = 0`` makes malloc take large blocks from the heap too, and a high ``M_TRIM_THRESHOLD`` keeps freed ones
 there for the next step. The cost is that the process keeps its peak memory until it exits, as a trainer does anyway.
 Glibc only: elsewhere (musl, macOS) this does nothing.

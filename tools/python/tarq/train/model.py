@@ -104,7 +104,7 @@ class Attention(nn.Module):
         scores = (qh @ kh.transpose(-1, -2)) * scale  # [B, h, m, n]
         scores = scores.masked_fill(~mask[:, None, None, :], float("-inf"))
         # torch.softmax is one fused kernel forward and one backward; written out (max, exp, sum, divide) the same
-        # softmax took most of a training step at n_max = 100 (the sequence block's [B, h, n, n] scores).
+        # softmax was a large share of a training step at n_max = 100 (the sequence block's [B, h, n, n] scores).
         if self.null_k is not None:
             null = (qh @ self.null_k[None, :, :, None]) * scale  # [B, h, m, 1]
             weights = torch.softmax(torch.cat([null, scores], dim=-1), dim=-1)[..., 1:]  # the null key's value is 0
