@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import socket
 import subprocess
 import sys
@@ -153,32 +154,8 @@ def test_straight_through_estimator_passes_gradients_to_the_items(data):
     assert net.codebooks.grad.abs().sum() > 0
 
 
-def _written_out_attention(att: Attention, q, k, v, mask):
-    """The contract's MHA written out in float64, softmax as max, exp, sum and divide; a row with no key and no null
-    key gets zero weights (out = bo)."""
-    q, k, v = q.double(), k.double(), v.double()
-    b, m, d = q.shape
-    h, dh = att.heads, att.dh
-    qh = q.view(b, m, h, dh).transpose(1, 2)
-    kh = k.view(b, -1, h, dh).transpose(1, 2)
-    vh = v.view(b, -1, h, dh).transpose(1, 2)
-    scores = (qh @ kh.transpose(-1, -2)) / dh ** 0.5
-    scores = scores.masked_fill(~mask[:, None, None, :], float("-inf"))
-    if att.null_k is not None:
-        null = (qh @ att.null_k.double()[None, :, :, None]) / dh ** 0.5
-        scores = torch.cat([null, scores], dim=-1)
-    top = scores.amax(-1, keepdim=True)
-    top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
-    weights = torch.exp(scores - top)
-    weights = weights / weights.sum(-1, keepdim=True).clamp_min(1e-300)
-    if att.null_k is not None:
-        weights = weights[..., 1:]
-    o = (weights @ vh).transpose(1, 2).reshape(b, m, d)
-    return o @ att.wo.double().T + att.bo.double()
-
-
 @pytest.mark.parametrize("null_key", [False, True])
-def test_attention_matches_the_written_out_softmax_including_rows_without_keys(null_key):
+def test_attention_matches_the_contract_oracle_including_rows_without_keys(null_key):
     torch.manual_seed(5)
     att = Attention(16, 4, null_key=null_key)
     with torch.no_grad():
@@ -190,11 +167,14 @@ def test_attention_matches_the_written_out_softmax_including_rows_without_keys(n
     mask = torch.rand(5, 7) > 0.4
     mask[1] = False  # a row with no real key: out = bo without a null key
     mask[2] = True
-    k, v = att.keys(h)
-    q = att.queries(q_in)
-    out = att.attend(q, k, v, mask)
-    expected = _written_out_attention(att, q, k, v, mask)
-    assert torch.allclose(out.double(), expected, rtol=1e-5, atol=1e-5)
+    out = att(q_in, h, mask)
+    # The float64 numpy oracle (tarq.reference) attends to each row's real keys only.
+    params = {f"a.{name}": p.detach().numpy() for name, p in att.named_parameters()}
+    oracle = Reference({"item.ids": np.zeros(0, np.int64), "user.ids": np.zeros(0, np.int64), **params},
+                       {"heads": "4", "n_max": "7"})
+    for b in range(5):
+        expected = oracle._mha("a", q_in[b].detach().double().numpy(), h[b][mask[b]].detach().double().numpy())
+        np.testing.assert_allclose(out[b].detach().numpy(), expected, rtol=1e-5, atol=1e-5)
     if not null_key:
         assert torch.allclose(out[1], att.bo.expand(3, -1))
     out.sum().backward()  # gradients stay finite through the empty row
@@ -216,7 +196,6 @@ def test_alignment_logits_give_the_softmax_of_negative_squared_distances():
 
 
 def test_freed_memory_is_kept_where_glibc_runs_the_process():
-    import platform
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         pytest.skip("mallopt is glibc's")
     assert keep_freed_memory() and keep_freed_memory()  # accepted, and a second call is harmless

@@ -8,6 +8,7 @@ import io.tarq.layout.safetensors.SafetensorsFile;
 import io.tarq.layout.safetensors.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -81,7 +82,7 @@ class IdIndexTest {
         for (int i = 0; i < batch.length; i++) {
             assertEquals(expected.getOrDefault(batch[i], IdIndex.MISSING), rows[i], "id " + batch[i]);
         }
-        java.util.Arrays.fill(rows, 7);
+        Arrays.fill(rows, 7);
         assertEquals(missing, index.rows(batch, 0, batch.length, rows, payloads));
         for (int i = 0; i < batch.length; i++) {
             assertEquals(expected.getOrDefault(batch[i], IdIndex.MISSING), rows[i], "id " + batch[i] + " with payloads");

@@ -2,6 +2,7 @@ package io.tarq.tools.demo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
@@ -65,8 +66,8 @@ class RankingMetricsTest {
         int from = 17, n = 400;
         for (boolean descending : new boolean[] {false, true}) {
             Integer[] expected = new Integer[n];
-            java.util.Arrays.setAll(expected, i -> i);
-            java.util.Arrays.sort(expected, (a, b) -> descending
+            Arrays.setAll(expected, i -> i);
+            Arrays.sort(expected, (a, b) -> descending
                     ? Float.compare(s[from + b], s[from + a]) : Float.compare(s[from + a], s[from + b]));
             int[] actual = RankingMetrics.order(s, from, n, descending);
             for (int i = 0; i < n; i++) {
