@@ -44,7 +44,7 @@ public final class NativeKernels {
         LUT_SCAN_F32 = downcall(library, "tarq_lut_scan_f32",
                 FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
         ATTEND_ROWS = downcall(library, "tarq_attend_rows", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
-                JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+                JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     }
 
     /**
@@ -148,7 +148,7 @@ public final class NativeKernels {
         try {
             status = (int) ATTEND_ROWS.invokeExact(MemorySegment.ofArray(queriesT), count, keys.heads, keys.headDim, keys.n,
                     MemorySegment.ofArray(keys.keys), MemorySegment.ofArray(keys.u), keys.stride, nullK,
-                    MemorySegment.ofArray(scores), MemorySegment.ofArray(out));
+                    MemorySegment.ofArray(keys.unshiftedNormSq), MemorySegment.ofArray(scores), MemorySegment.ofArray(out));
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -194,6 +194,9 @@ class NativeKernelsTest {
         // 1 to 4 query blocks at a time, a partial last block, and the LUT build's 768 rows.
         for (int count : new int[] {1, 15, 16, 17, 48, 63, 64, 65, 80, 129, 768}) {
             float[] queries = gaussian(random, count * d, 0.5);
+            for (int i = 16; i < count; i += 32) { // every other group: scores in the hundreds, the softmax with the max
+                System.arraycopy(gaussian(random, Math.min(16, count - i) * d, 40), 0, queries, i * d, Math.min(16, count - i) * d);
+            }
             float[] blocked = new float[QueryBlocks.length(count, d)];
             QueryBlocks.block(queries, 0, count, d, blocked);
             float[] expected = new float[count];

@@ -17,8 +17,19 @@ package io.tarq.engine.kernel;
  * </pre>
  * Entries at m ≥ n are never read as keys (kernels mask them). A mutable holder owned by one scorer and refilled
  * every request: no allocation on the request path.
+ *
+ * <p>{@link #unshiftedNormSq} lets a kernel skip the softmax's max: a softmax is the same for any shift of its scores,
+ * and the max is only there to keep 2^s in range. By Cauchy–Schwarz a query's head-j scores satisfy
+ * {@code |q_j·k| ≤ ‖q_j‖·max‖k‖}; when that is at most {@link #UNSHIFTED_SCORE_LIMIT} (every trained model measured
+ * here stays below 32, docs/benchmarks.md), 2^s with no shift is a normal float with no clamp and the u-weighted sum
+ * cannot overflow.
  */
 public final class AttentionKeys {
+    /** The largest |score| (base 2) for which kernels compute 2^s without subtracting the max. */
+    public static final float UNSHIFTED_SCORE_LIMIT = 64f;
+    /** The largest (n + 1)·max|u_j| for which they do: the u-weighted sum stays below 2^(64 + 40), far from overflow. */
+    private static final float UNSHIFTED_U_LIMIT = 0x1p40f;
+
     public final int heads;
     public final int headDim;
     public final int d;
@@ -30,6 +41,12 @@ public final class AttentionKeys {
     public final float[] nullK;
     /** Keys in use this request, 0..capacity. */
     public int n;
+    /**
+     * Per head j: queries whose head-j squared norm ‖q_j‖² is at most this have every head-j score (null key included)
+     * within ±{@link #UNSHIFTED_SCORE_LIMIT}, and their softmax may skip the max; −1 when no query may (u too large,
+     * or no u this request); NaN when a key is not finite (never true in a comparison). Set by {@link #fill}.
+     */
+    public final float[] unshiftedNormSq;
 
     public AttentionKeys(int heads, int headDim, int capacity, float[] nullK) {
         this.heads = heads;
@@ -40,6 +57,7 @@ public final class AttentionKeys {
         this.keysT = new float[d * stride];
         this.u = new float[heads * stride];
         this.nullK = nullK;
+        this.unshiftedNormSq = new float[heads];
     }
 
     /** Most keys this holder takes. */
@@ -64,6 +82,7 @@ public final class AttentionKeys {
             }
         }
         if (g == null) {
+            java.util.Arrays.fill(unshiftedNormSq, -1f);
             return;
         }
         for (int j = 0; j < heads; j++) {
@@ -74,6 +93,30 @@ public final class AttentionKeys {
                 }
                 u[j * stride + m] = s;
             }
+            unshiftedNormSq[j] = unshiftedBound(j);
         }
+    }
+
+    /** {@link #unshiftedNormSq} of head j: LIMIT² / max‖k‖² over the keys and the null key, if u is small enough. */
+    private float unshiftedBound(int j) {
+        float keyNormSq = nullK == null ? 0f : squaredNorm(nullK, j * headDim);
+        float uMax = 0;
+        for (int m = 0; m < n; m++) {
+            keyNormSq = Math.max(keyNormSq, squaredNorm(keys, m * d + j * headDim));
+            uMax = Math.max(uMax, Math.abs(u[j * stride + m]));
+        }
+        if (!(uMax * (n + 1) <= UNSHIFTED_U_LIMIT)) {
+            return -1f; // also for a NaN u
+        }
+        // keyNormSq = 0 gives +∞ (every score is 0); an infinite one 0 (only zero queries); a NaN one NaN (no query).
+        return UNSHIFTED_SCORE_LIMIT * UNSHIFTED_SCORE_LIMIT / keyNormSq;
+    }
+
+    private float squaredNorm(float[] a, int from) {
+        float s = 0;
+        for (int t = from; t < from + headDim; t++) {
+            s += a[t] * a[t];
+        }
+        return s;
     }
 }

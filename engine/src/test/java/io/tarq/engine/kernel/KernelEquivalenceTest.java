@@ -168,10 +168,26 @@ class KernelEquivalenceTest {
         return k;
     }
 
+    /** Scores within ±64: the Panama kernel's softmax without the max (AttentionKeys.unshiftedNormSq). */
     @ParameterizedTest
     @MethodSource("attentionShapes")
     void attendRows(int n, int heads, int dh, boolean nullKey) {
-        long seed = ROOT_SEED ^ (n * 131L + heads * 17L + dh + (nullKey ? 1 : 0));
+        checkAttendRows(n, heads, dh, nullKey, 0);
+    }
+
+    /**
+     * Every other 16 queries with scores in the hundreds (2^s would overflow without the max): lane groups of one call
+     * take both of the Panama kernel's softmax forms.
+     */
+    @ParameterizedTest
+    @MethodSource("attentionShapes")
+    void attendRowsWithWideScores(int n, int heads, int dh, boolean nullKey) {
+        checkAttendRows(n, heads, dh, nullKey, 40);
+    }
+
+    /** Queries of std 0.5, or, when {@code wideStd > 0}, of std wideStd for the queries i with i / 16 odd. */
+    private static void checkAttendRows(int n, int heads, int dh, boolean nullKey, double wideStd) {
+        long seed = ROOT_SEED ^ (n * 131L + heads * 17L + dh + (nullKey ? 1 : 0)) ^ (long) wideStd;
         SplittableRandom random = new SplittableRandom(seed);
         int d = heads * dh;
         float[] values = new float[Math.max(n, 1) * d];
@@ -180,6 +196,13 @@ class KernelEquivalenceTest {
         // over
         for (int count : new int[] {1, 3, 8, 9, 16, 17, 48, 64, 65, 129, 200}) {
             float[] queries = gaussian(random, count * d, 0.5);
+            if (wideStd > 0) {
+                for (int i = 16; i < count; i++) {
+                    if (i / 16 % 2 == 1) {
+                        System.arraycopy(gaussian(random, d, wideStd), 0, queries, i * d, d);
+                    }
+                }
+            }
             float[] blocked = new float[QueryBlocks.length(count, d)];
             QueryBlocks.block(queries, 0, count, d, blocked);
             float[] expected = new float[count];

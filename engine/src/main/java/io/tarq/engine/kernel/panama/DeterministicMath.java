@@ -30,7 +30,10 @@ final class DeterministicMath {
     // log₂(e) and the kernels compute softmax in base 2. The coefficients are separate constants rather than an array:
     // C2 folds a static final float into the code and hoists its broadcast out of the caller's loop, while an array
     // element is loaded and broadcast again on every call.
-    private static final float ROUNDING = 12582912f; // 1.5 · 2^23: t + R − R rounds t to an integer, ties to even
+    private static final float ROUNDING = 12582912f; // 1.5 · 2^23: t + R − R rounds t to an integer
+    // R + 127 also rounds to an integer (its ulp is still 1), ties to odd since it is odd (f = ±1/2 are both inside the
+    // polynomial's range), and leaves k + 127, 2^k's biased exponent, in the low bits: one integer add fewer.
+    private static final float ROUNDING_BIASED = ROUNDING + 127f;
     private static final float MIN_INPUT = -126f;    // 2^x stays a normal float
     private static final float P6 = 1.535336188319500e-4f;
     private static final float P5 = 1.339887440266574e-3f;
@@ -60,12 +63,19 @@ final class DeterministicMath {
      */
     static FloatVector exp2(FloatVector x) {
         // A compare and a blend: lanewise MAX keeps Java's NaN and signed-zero rules, six instructions on x86.
-        x = x.blend(MIN_INPUT, x.compare(VectorOperators.LT, MIN_INPUT));
+        return exp2InRange(x.blend(MIN_INPUT, x.compare(VectorOperators.LT, MIN_INPUT)));
+    }
+
+    /**
+     * 2^x lane by lane for x in [−126, 126], with no clamp: the caller guarantees the range (a softmax whose scores are
+     * bounded, see {@code AttentionKeys.unshiftedNormSq}); {@link #exp2} clamps, then calls it.
+     */
+    static FloatVector exp2InRange(FloatVector x) {
         // x + R holds k = round(x) in its low mantissa bits (R's own low bits are zero), as two's complement for
-        // k < 0: shifted left by 23, those bits plus 127 are 2^k's exponent field, exactly what converting k to an int
-        // gives, without the conversion's fix-ups for NaN and overflow (x is in [−126, 0] here).
-        FloatVector shifted = x.add(ROUNDING);
-        FloatVector k = shifted.sub(ROUNDING);
+        // k < 0; with R + 127 they hold k + 127, which shifted left by 23 is 2^k's exponent field: exactly what
+        // converting k to an int gives, without the conversion's fix-ups for NaN and overflow.
+        FloatVector shifted = x.add(ROUNDING_BIASED);
+        FloatVector k = shifted.sub(ROUNDING_BIASED);
         FloatVector f = x.sub(k);
         FloatVector p = FloatVector.broadcast(FLOATS, P6).fma(f, FloatVector.broadcast(FLOATS, P5))
                 .fma(f, FloatVector.broadcast(FLOATS, P4))
@@ -73,7 +83,7 @@ final class DeterministicMath {
                 .fma(f, FloatVector.broadcast(FLOATS, P2))
                 .fma(f, FloatVector.broadcast(FLOATS, P1))
                 .fma(f, FloatVector.broadcast(FLOATS, P0));
-        IntVector exponent = shifted.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23);
+        IntVector exponent = shifted.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23);
         return p.mul(exponent.reinterpretAsFloats());
     }
 }
