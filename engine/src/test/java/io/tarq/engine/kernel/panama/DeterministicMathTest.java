@@ -40,6 +40,35 @@ class DeterministicMathTest {
     }
 
     @Test
+    void exp2InRangeCoversPositiveArgumentsToo() {
+        SplittableRandom random = new SplittableRandom(2);
+        float[] x = new float[LANES];
+        float[] y = new float[LANES];
+        float[] clamped = new float[LANES];
+        double worst = 0;
+        for (int i = 0; i < 200_000; i++) {
+            for (int j = 0; j < LANES; j++) {
+                x[j] = (float) (random.nextDouble() * 252 - 126); // a bounded softmax's scores, unshifted
+            }
+            FloatVector v = FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, x, 0);
+            DeterministicMath.exp2InRange(v).intoArray(y, 0);
+            DeterministicMath.exp2(v).intoArray(clamped, 0);
+            for (int j = 0; j < LANES; j++) {
+                double exact = Math.pow(2, x[j]);
+                worst = Math.max(worst, Math.abs(y[j] - exact) / exact);
+                if (x[j] <= 0) {
+                    assertEquals(Float.floatToRawIntBits(clamped[j]), Float.floatToRawIntBits(y[j]), "x = " + x[j]);
+                }
+            }
+        }
+        assertTrue(worst < 3e-7, "worst relative error " + worst);
+        DeterministicMath.exp2InRange(FloatVector.broadcast(FloatVector.SPECIES_PREFERRED, 64f)).intoArray(y, 0);
+        assertEquals(0x1p64f, y[0]);
+        DeterministicMath.exp2InRange(FloatVector.broadcast(FloatVector.SPECIES_PREFERRED, -126f)).intoArray(y, 0);
+        assertEquals(0x1p-126f, y[0]);
+    }
+
+    @Test
     void sumAddsEveryLane() {
         float[] v = new float[LANES];
         for (int j = 0; j < LANES; j++) {
@@ -59,6 +88,9 @@ class DeterministicMathTest {
         AttentionKeys keys = new AttentionKeys(heads, dh, n, gaussian(random, d));
         keys.fill(gaussian(random, n * d), gaussian(random, n * d), gaussian(random, d), n);
         float[] queries = gaussian(random, count * d);
+        for (int i = 16 * d; i < 24 * d; i++) {
+            queries[i] *= 40; // queries 16..23: scores in the hundreds, the softmax with its max
+        }
         float[] blocked = new float[io.tarq.engine.kernel.QueryBlocks.length(count, d)];
         io.tarq.engine.kernel.QueryBlocks.block(queries, 0, count, d, blocked);
         float[] values = gaussian(random, n * d);
