@@ -1,5 +1,7 @@
 package io.tarq.engine.kernel;
 
+import java.util.Arrays;
+
 /**
  * One request's side of an attention read out through the serving identity (the contract's "Serving identity"):
  * for each head j the n keys {@code K_j} and the n-vector {@code u_j[m] = ⟨V_j[m], g_j⟩} with
@@ -82,7 +84,7 @@ public final class AttentionKeys {
             }
         }
         if (g == null) {
-            java.util.Arrays.fill(unshiftedNormSq, -1f);
+            Arrays.fill(unshiftedNormSq, -1f);
             return;
         }
         for (int j = 0; j < heads; j++) {

@@ -3,6 +3,7 @@ package io.tarq.engine.kernel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -77,7 +78,7 @@ class AttentionKeysTest {
 
     private static float[] ones() {
         float[] g = new float[D];
-        java.util.Arrays.fill(g, 1f);
+        Arrays.fill(g, 1f);
         return g;
     }
 }
