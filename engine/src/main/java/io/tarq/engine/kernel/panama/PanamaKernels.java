@@ -312,7 +312,7 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
      * {@code scores[first + m·SCORE_STEP]}; the null key (scored here) joins the sum. The softmax subtracts the max
      * only when the scores could leave 2^s's range: a group whose queries all have {@code ‖q_j‖² ≤
      * keys.unshiftedNormSq[j]} has every score within ±64 (Cauchy–Schwarz, {@link AttentionKeys}), and skips both the
-     * pass that finds the max and the exponential's clamp. (That pass was a quarter of the LUT build: 72 → 45 µs.)
+     * pass that finds the max and the exponential's clamp (which took the LUT build from 72 to 45 µs).
      *
      * <p>Only arrays and numbers cross this call: a vector passed to or returned from a method that is not inlined is
      * boxed (on the heap, tens of times slower). Both forms stay in this one method, which is too large for C2 to
