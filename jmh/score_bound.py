@@ -14,7 +14,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "python"))
 from tarq import safetensors_np  # noqa: E402
-from tarq.reference import Reference, _layer_norm  # noqa: E402
+from tarq.reference import Reference  # noqa: E402
 
 LOG2E = 1.4426950408889634
 
@@ -27,9 +27,7 @@ def main():
         random = np.random.default_rng(0)
         largest_score = largest_bound = 0.0
         for _ in range(20):  # requests with n_max random behaviours
-            rows = random.integers(0, t["item.emb"].shape[0], n)
-            x = t["item.emb"][rows] + t["seq.pos"][n - 1 - np.arange(n)]
-            h = _layer_norm(x + ref._mha("seq.attn", x, x), t["seq.ln.weight"], t["seq.ln.bias"])
+            h = ref.sequence(random.integers(0, t["item.emb"].shape[0], n))
             dh = h.shape[1] // heads
             keys = h @ t["rq.attn.wk"].T + t["rq.attn.bk"]
             for level in range(t["rq.codebooks"].shape[0]):

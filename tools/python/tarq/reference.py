@@ -56,6 +56,13 @@ class Reference:
                 out[:, cols] = a @ v[:, cols]
         return out @ t[f"{prefix}.wo"].T + t[f"{prefix}.bo"]
 
+    def sequence(self, rows) -> np.ndarray:
+        """H [n, d]: the sequence block over the behaviours at item rows ``rows`` (oldest first, at most n_max)."""
+        t = self.t
+        n = len(rows)
+        x = t["item.emb"][rows] + t["seq.pos"][n - 1 - np.arange(n)]  # the newest (j = n) gets P[0]
+        return _layer_norm(x + self._mha("seq.attn", x, x), t["seq.ln.weight"], t["seq.ln.bias"]) if n else x
+
     def score(self, user_id: int, behaviours, candidates) -> dict[str, np.ndarray]:
         """Logits {tt, ta, tarq} for the candidates (external ids); KeyError naming an unknown candidate."""
         t = self.t
@@ -65,9 +72,7 @@ class Reference:
             if c not in self.item_row:
                 raise KeyError(f"candidate id {c} is not in the catalog")
             cand.append(self.item_row[c])
-        n = len(rows)
-        x = t["item.emb"][rows] + t["seq.pos"][n - 1 - np.arange(n)]  # the newest (j = n) gets P[0]
-        h = _layer_norm(x + self._mha("seq.attn", x, x), t["seq.ln.weight"], t["seq.ln.bias"]) if n else x
+        h = self.sequence(rows)
         x_u = t["user.emb"][self.user_row.get(int(user_id), 0)]
         h_u = self._mha("user.attn", x_u[None], h)[0]
         z = np.maximum(np.concatenate([x_u, h_u]) @ t["user.mlp.0.weight"].T + t["user.mlp.0.bias"], 0)

@@ -176,10 +176,10 @@ void tarq_lut_scan_f32(const uint8_t *codes, int32_t stride, int32_t count, int3
  *
  * Lanes run over 16 queries (a "group", a quarter of a 64-query block), as in PanamaKernels.attendRows, and every
  * lane computes with the same operations in the same order as the Java kernel on 512-bit vectors: each score a chain
- * of dh FMAs from zero, the max (where the bound requires it), exp2 as DeterministicMath, the sum and the u-weighted sum accumulated key by
- * key, one division a head, heads added in order; so the results are the same bits. The schedule is the Java
- * kernel's too: the four groups of a block times four keys a step, 16 independent FMA chains on 4 query loads and
- * 4 broadcasts.
+ * of dh FMAs from zero, the max (where the bound requires it), exp2 as DeterministicMath, the sum and the u-weighted
+ * sum accumulated key by key, one division a head, heads added in order; so the results are the same bits. The
+ * schedule is the Java kernel's too: the four groups of a block times four keys a step, 16 independent FMA chains on
+ * 4 query loads and 4 broadcasts.
  * -1 when this build has no AVX-512F.
  */
 #define GROUP 16        /* queries a group: the lanes of a 512-bit float vector */

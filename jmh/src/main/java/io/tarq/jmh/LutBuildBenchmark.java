@@ -77,11 +77,9 @@ public class LutBuildBenchmark {
         };
         SplittableRandom random = new SplittableRandom(2);
         keys = new AttentionKeys(HEADS, D / HEADS, history, null);
-        keys.fill(gaussian(random, history * D), gaussian(random, history * D), gaussian(random, D), history);
-        float[] queries = gaussian(random, QUERIES * D);
-        for (int i = 0; i < queries.length; i++) {
-            queries[i] *= (float) (queryStd / 0.3);
-        }
+        keys.fill(gaussian(random, history * D, 0.3), gaussian(random, history * D, 0.3), gaussian(random, D, 0.3),
+                history);
+        float[] queries = gaussian(random, QUERIES * D, queryStd);
         queriesT = new float[QueryBlocks.length(QUERIES, D)];
         QueryBlocks.block(queries, 0, QUERIES, D, queriesT);
         int scoresPerKey = impl == Impl.NATIVE ? NativeKernels.SCORES_PER_KEY : KernelSupport.SCORES_PER_KEY;
@@ -126,10 +124,10 @@ public class LutBuildBenchmark {
         return c0.add(c1).add(c2).add(c3).add(c4).add(c5).add(c6).add(c7).add(c8).add(c9).add(c10).add(c11).lane(0);
     }
 
-    private static float[] gaussian(SplittableRandom random, int n) {
+    private static float[] gaussian(SplittableRandom random, int n, double std) {
         float[] out = new float[n];
         for (int i = 0; i < n; i++) {
-            out[i] = (float) (random.nextGaussian() * 0.3);
+            out[i] = (float) (random.nextGaussian() * std);
         }
         return out;
     }
