@@ -4,11 +4,9 @@ import io.tarq.engine.ItemVectors;
 import io.tarq.engine.Mode;
 import io.tarq.engine.Scorer;
 import io.tarq.engine.TarqModel;
-import io.tarq.engine.synth.SyntheticModel;
 import io.tarq.engine.synth.SyntheticModelSpec;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -96,12 +94,7 @@ public class RequestBenchmark {
     private Scorer scorer;
     private RequestScorer ort;
     private Mode scoring;
-    private long[] users;
-    private long[][] histories;
-    private long[][] requests;
-    private int[] userRows;
-    private int[][] historyRows;
-    private int[][] candidateRows;
+    private RandomRequests requests;
     private float[] out;
     private int next;
 
@@ -119,25 +112,7 @@ public class RequestBenchmark {
         } else {
             scoring = Mode.valueOf(mode.name());
         }
-        SplittableRandom random = new SplittableRandom(17);
-        users = new long[32];
-        histories = new long[32][history];
-        requests = new long[32][candidates];
-        userRows = new int[32];
-        historyRows = new int[32][history];
-        candidateRows = new int[32][candidates];
-        for (int r = 0; r < 32; r++) {
-            userRows[r] = random.nextInt(spec.users());
-            users[r] = SyntheticModel.userId(userRows[r]);
-            for (int i = 0; i < history; i++) {
-                historyRows[r][i] = random.nextInt(items);
-                histories[r][i] = SyntheticModel.itemId(historyRows[r][i]);
-            }
-            for (int i = 0; i < candidates; i++) {
-                candidateRows[r][i] = random.nextInt(items);
-                requests[r][i] = SyntheticModel.itemId(candidateRows[r][i]);
-            }
-        }
+        requests = new RandomRequests(32, spec.users(), items, history, candidates, 17);
         out = new float[candidates];
     }
 
@@ -157,12 +132,13 @@ public class RequestBenchmark {
     @Benchmark
     public float request() {
         int r = next++ & 31;
+        RandomRequests q = requests;
         if (ort != null) {
-            ort.score(users[r], histories[r], requests[r], out);
+            ort.score(q.users[r], q.histories[r], q.candidates[r], out);
         } else if (api == Api.IDS) {
-            scorer.score(scoring, users[r], histories[r], requests[r], out);
+            scorer.score(scoring, q.users[r], q.histories[r], q.candidates[r], out);
         } else {
-            scorer.scoreRows(scoring, userRows[r], historyRows[r], candidateRows[r], out);
+            scorer.scoreRows(scoring, q.userRows[r], q.historyRows[r], q.candidateRows[r], out);
         }
         return out[r];
     }
