@@ -21,13 +21,30 @@ final class CandidateCodes {
         this.levels = levels;
     }
 
+    /** Rows whose codes {@link #gather} touches before it copies them: a few KB of lines, which stay in L1. */
+    private static final int GATHER_CHUNK = 256;
+
+    /** Where the touching loads' sum goes, so that they are consumed (never read). */
+    private int touched;
+
     /** Gathers the codes of {@code rows[0..count)}; returns the stride. */
     int gather(int[] rows, int count) {
+        // Each candidate's codes are a random cache line of the copy; the copy loop (L loads and L stores a row) holds
+        // few misses in flight. Touching a chunk's lines first, in a loop of one load a row, keeps many in flight
+        // (Java has no prefetch instruction), and the copy then reads L1: the same trick as the 8-bit scan's.
         int stride = reserve(count);
-        for (int i = 0; i < count; i++) {
-            long base = (long) rows[i] * levels;
-            for (int l = 0; l < levels; l++) {
-                block[l * stride + i] = codesByItem.get(Layouts.U8, base + l);
+        for (int start = 0; start < count; start += GATHER_CHUNK) {
+            int end = Math.min(count, start + GATHER_CHUNK);
+            int sum = 0;
+            for (int i = start; i < end; i++) {
+                sum += codesByItem.get(Layouts.U8, (long) rows[i] * levels);
+            }
+            touched = sum;
+            for (int i = start; i < end; i++) {
+                long base = (long) rows[i] * levels;
+                for (int l = 0; l < levels; l++) {
+                    block[l * stride + i] = codesByItem.get(Layouts.U8, base + l);
+                }
             }
         }
         padLevels(count, stride);
