@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Slopes and ratios from a RequestBenchmark M sweep or an InterleavedRequestBenchmark run (JMH JSON), as
+"""Slopes and ratios from a RequestBenchmark M sweep or an InterleavedModesBenchmark run (JMH JSON), as
 docs/benchmarks.md states them.
 
     python3 jmh/request_ratios.py RESULTS.json
@@ -11,7 +11,7 @@ import sys
 def main():
     groups = {}
     for r in json.load(open(sys.argv[1])):
-        if r["benchmark"].endswith("InterleavedRequestBenchmark.request"):
+        if r["benchmark"].endswith("InterleavedModesBenchmark.request"):
             interleaved(r)
         elif r["benchmark"].endswith("RequestBenchmark.request"):
             p = r["params"]
@@ -23,37 +23,40 @@ def main():
         report(t)
 
 
-INTERLEAVED_MODES = {"tt": "TT", "tarq": "TARQ", "ta": "TA"}
-
-
 def interleaved(r):
-    """One InterleavedRequestBenchmark trial: µs a request of each (mode, M) from its counters, all forks and each fork."""
+    """One InterleavedModesBenchmark trial: µs a request of each (mode, M) from its counters, all forks and each fork."""
     p = r["params"]
-    sizes = {"Small": int(p["smallM"]), "Large": int(p["largeM"])}
+    modes = [m.strip() for m in p["modes"].split(",")]
+    sizes = [int(m) for m in p["sizes"].split(",")]
     metrics = r["secondaryMetrics"]
-    forks = len(metrics["ttSmallNanos"]["rawData"])
+    forks = len(metrics["pair0Nanos"]["rawData"])
     print(f"== interleaved: api = {p['api']}, itemVectors = {p['itemVectors']}, {forks} fork(s)")
 
     def table(fork):
         t = {}
-        for prefix, mode in INTERLEAVED_MODES.items():
-            for size, m in sizes.items():
-                nanos, requests = (metrics[f"{prefix}{size}{kind}"] for kind in ("Nanos", "Requests"))
-                pick = (lambda x: sum(x["rawData"][fork])) if fork is not None else (lambda x: x["score"])
-                t[(mode, m)] = pick(nanos) / pick(requests) / 1e3
+        for pair in range(len(modes) * len(sizes)):
+            nanos, requests = (metrics[f"pair{pair}{kind}"] for kind in ("Nanos", "Requests"))
+            pick = (lambda x: sum(x["rawData"][fork])) if fork is not None else (lambda x: x["score"])
+            t[(modes[pair // len(sizes)], sizes[pair % len(sizes)])] = pick(nanos) / pick(requests) / 1e3
         return t
 
     t = table(None)
     for (mode, m), us in sorted(t.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        print(f"  {mode:5s} M = {m:>6,}: {us:10.1f} µs a request")
+        print(f"  {mode:9s} M = {m:>6,}: {us:10.1f} µs a request")
     report(t)
+    lo, hi = min(sizes), max(sizes)
     for fork in range(forks):
         ft = table(fork)
-        lo, hi = sorted(sizes.values())
-        slope = {mode: (ft[(mode, hi)] - ft[(mode, lo)]) / (hi - lo) * 1e3 for mode in INTERLEAVED_MODES.values()}
-        print(f"  fork {fork + 1}: slopes TT / TARQ / TA = {slope['TT']:.1f} / {slope['TARQ']:.1f} / {slope['TA']:.1f} ns,"
-              f" TA / TARQ slope {slope['TA'] / slope['TARQ']:.2f}, M = {hi:,}: TA / TARQ {ft[('TA', hi)] / ft[('TARQ', hi)]:.2f},"
-              f" TARQ / TT {ft[('TARQ', hi)] / ft[('TT', hi)]:.2f}")
+        parts = []
+        if lo < hi:
+            slope = {mode: (ft[(mode, hi)] - ft[(mode, lo)]) / (hi - lo) * 1e3 for mode in modes}
+            parts.append("slopes " + " / ".join(modes) + " = " + " / ".join(f"{slope[m]:.1f}" for m in modes) + " ns")
+            if {"TARQ", "TA"} <= slope.keys():
+                parts.append(f"TA / TARQ slope {slope['TA'] / slope['TARQ']:.2f}")
+        for mode in modes:
+            if mode != "TARQ" and "TARQ" in modes:
+                parts.append(f"M = {hi:,}: {mode} / TARQ {ft[(mode, hi)] / ft[('TARQ', hi)]:.2f}")
+        print(f"  fork {fork + 1}: " + ", ".join(parts))
 
 
 def report(t):
