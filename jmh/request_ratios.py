@@ -26,8 +26,8 @@ def main():
 def interleaved(r):
     """One InterleavedModesBenchmark trial: µs a request of each (mode, M) from its counters, all forks and each fork."""
     p = r["params"]
-    modes = [m.strip() for m in p["modes"].split(",")]
-    sizes = [int(m) for m in p["sizes"].split(",")]
+    modes = [m.strip() for m in p["modes"].split("+")]
+    sizes = [int(m) for m in p["sizes"].split("+")]
     metrics = r["secondaryMetrics"]
     forks = len(metrics["pair0Nanos"]["rawData"])
     print(f"== interleaved: api = {p['api']}, itemVectors = {p['itemVectors']}, {forks} fork(s)")
@@ -53,9 +53,10 @@ def interleaved(r):
             parts.append("slopes " + " / ".join(modes) + " = " + " / ".join(f"{slope[m]:.1f}" for m in modes) + " ns")
             if {"TARQ", "TA"} <= slope.keys():
                 parts.append(f"TA / TARQ slope {slope['TA'] / slope['TARQ']:.2f}")
-        for mode in modes:
-            if mode != "TARQ" and "TARQ" in modes:
-                parts.append(f"M = {hi:,}: {mode} / TARQ {ft[(mode, hi)] / ft[('TARQ', hi)]:.2f}")
+        if "TARQ" in modes:
+            ratios = [f"TARQ / TT {ft[('TARQ', hi)] / ft[('TT', hi)]:.2f}" if mode == "TT"
+                      else f"{mode} / TARQ {ft[(mode, hi)] / ft[('TARQ', hi)]:.2f}" for mode in modes if mode != "TARQ"]
+            parts.append(f"M = {hi:,}: " + ", ".join(ratios))
         print(f"  fork {fork + 1}: " + ", ".join(parts))
 
 

@@ -37,8 +37,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * an 18-ms TA request at M = 50,000 finds colder caches than one after a TT request. No two pairs share a request
  * (each has its own 32, drawn with its own seed), so no pair finds the rows another just fetched in cache.
  *
- * <p>{@code modes} and {@code sizes} are comma-separated (at most {@value #MAX_PAIRS} pairs; the ORT modes need the
- * ort build, {@code ./tarq jmh --ort}). The benchmark's own score (the mean over all pairs) means nothing; the figures
+ * <p>{@code modes} and {@code sizes} are lists joined by '+' (JMH's {@code -p} splits its values at commas), at most
+ * {@value #MAX_PAIRS} pairs; the ORT modes need the ort build, {@code ./tarq jmh --ort}. The benchmark's own score (the mean over all pairs) means nothing; the figures
  * are the secondary results {@code pairPNanos} and {@code pairPRequests}, summed over the iterations, where pair
  * p = (index in modes) · (number of sizes) + (index in sizes): {@code python3 jmh/request_ratios.py RESULT.json} turns
  * them into µs a request, slopes and ratios.
@@ -60,11 +60,11 @@ public class InterleavedModesBenchmark {
     public ItemVectors itemVectors;
 
     /** {@link RequestBenchmark.ScoringMode} names. */
-    @Param({"TT,TARQ,TA"})
+    @Param({"TT+TARQ+TA"})
     public String modes;
 
     /** Candidate counts; two give the per-candidate slope. */
-    @Param({"1000,50000"})
+    @Param({"1000+50000"})
     public String sizes;
 
     @Param({"50"})
@@ -116,9 +116,9 @@ public class InterleavedModesBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
-        RequestBenchmark.ScoringMode[] modeList = Arrays.stream(modes.split(",")).map(String::trim)
+        RequestBenchmark.ScoringMode[] modeList = Arrays.stream(modes.split("\\+")).map(String::trim)
                 .map(RequestBenchmark.ScoringMode::valueOf).toArray(RequestBenchmark.ScoringMode[]::new);
-        int[] sizeList = Arrays.stream(sizes.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
+        int[] sizeList = Arrays.stream(sizes.split("\\+")).map(String::trim).mapToInt(Integer::parseInt).toArray();
         int pairs = modeList.length * sizeList.length;
         if (pairs > MAX_PAIRS || Arrays.stream(sizeList).anyMatch(m -> m < 1)) {
             throw new IllegalArgumentException("modes × sizes must be at most " + MAX_PAIRS + " pairs and every size"
