@@ -15,29 +15,26 @@ final class RandomRequests {
     final int[][] historyRows;
     final int[][] candidateRows;
 
-    RandomRequests(int count, int users, int items, int history, int candidates, long seed) {
+    /** {@code count} requests against a model of {@code userCount} users and {@code itemCount} items. */
+    RandomRequests(int count, int userCount, int itemCount, int historyLength, int candidateCount, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
-        this.users = new long[count];
-        this.histories = new long[count][history];
-        this.candidates = new long[count][candidates];
-        this.userRows = new int[count];
-        this.historyRows = new int[count][history];
-        this.candidateRows = new int[count][candidates];
+        users = new long[count];
+        histories = new long[count][historyLength];
+        candidates = new long[count][candidateCount];
+        userRows = new int[count];
+        historyRows = new int[count][historyLength];
+        candidateRows = new int[count][candidateCount];
         for (int r = 0; r < count; r++) {
-            userRows[r] = random.nextInt(users);
-            this.users[r] = SyntheticModel.userId(userRows[r]);
-            for (int i = 0; i < history; i++) {
-                historyRows[r][i] = random.nextInt(items);
+            userRows[r] = random.nextInt(userCount);
+            users[r] = SyntheticModel.userId(userRows[r]);
+            for (int i = 0; i < historyLength; i++) {
+                historyRows[r][i] = random.nextInt(itemCount);
                 histories[r][i] = SyntheticModel.itemId(historyRows[r][i]);
             }
-            for (int i = 0; i < candidates; i++) {
-                candidateRows[r][i] = random.nextInt(items);
-                this.candidates[r][i] = SyntheticModel.itemId(candidateRows[r][i]);
+            for (int i = 0; i < candidateCount; i++) {
+                candidateRows[r][i] = random.nextInt(itemCount);
+                candidates[r][i] = SyntheticModel.itemId(candidateRows[r][i]);
             }
         }
-    }
-
-    int count() {
-        return users.length;
     }
 }
