@@ -226,6 +226,33 @@ class KernelEquivalenceTest {
         }
     }
 
+    /** A head whose every score is −∞ (no key to attend to) outputs zeros, whatever its values; the other heads do not. */
+    @Test
+    void aHeadWithOnlyMinusInfiniteScoresAttendsToNothing() {
+        int heads = 4, dh = 16, d = heads * dh, n = 3;
+        SplittableRandom random = new SplittableRandom(ROOT_SEED ^ 99);
+        float[] raw = new float[n * d];
+        for (int m = 0; m < n; m++) {
+            raw[m * d] = 1f; // head 0's first component: q[0] · 1 = −∞ for every key
+        }
+        float[] values = gaussian(random, n * d, 1);
+        AttentionKeys keys = new AttentionKeys(heads, dh, n, null);
+        keys.fill(raw, values, gaussian(random, d, 1), n);
+        float[] query = new float[d];
+        query[0] = Float.NEGATIVE_INFINITY;
+        float[] scores = new float[KernelSupport.SCORES_PER_KEY * keys.capacity()];
+        for (KernelSupport kernels : new KernelSupport[] {scalar, panama}) {
+            float[] out = new float[d];
+            java.util.Arrays.fill(out, Float.NaN);
+            kernels.attendValues(query, 1, keys, values, scores, out);
+            for (int c = 0; c < d; c++) {
+                // Head 0 attends to nothing; heads 1..3 score every key 0 and average the values.
+                float expected = c < dh ? 0f : (values[c] + values[d + c] + values[2 * d + c]) / 3;
+                assertEquals(expected, out[c], 1e-5, kernels.getClass().getSimpleName() + " entry " + c);
+            }
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("attentionShapes")
     void attendValues(int n, int heads, int dh, boolean nullKey) {

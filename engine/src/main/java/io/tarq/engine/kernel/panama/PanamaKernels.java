@@ -397,11 +397,15 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         // Head widths are multiples of the lane count only for some models (dh = 16 fills one 512-bit vector):
         // vectorize the value sum over dh when it divides, else over keys alone.
         boolean valuesByLanes = dh % FLOAT_LANES == 0;
+        if (valuesByLanes && keys.heads * (stride + 1) <= scores.length) {
+            attendValuesHeadsTogether(queries, count, keys, values, scores, out);
+            return;
+        }
         for (int i = 0; i < count; i++) {
             int q = i * d;
             for (int j = 0; j < keys.heads; j++) {
                 int head = j * dh;
-                float maxScore = scoreKeys(queries, q + head, kT, head, stride, n, dh, scores);
+                float maxScore = scoreKeys(queries, q + head, kT, head, stride, n, dh, scores, 0);
                 float nullScore = 0;
                 if (nullK != null) {
                     for (int t = 0; t < dh; t++) {
@@ -449,17 +453,120 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
     }
 
     /**
+     * {@link #attendValues} when head widths are whole vectors and every head's weights fit in {@code scores}: the same
+     * arithmetic, each output vector's sum over keys still one chain in key order (so the same bits), but four
+     * output vectors' chains run side by side instead of one head's at a time (at d = 64 on 512-bit vectors, the four
+     * heads). Layout of {@code scores}: head j's weights at {@code [j·stride, j·stride + n)}, then one float a head,
+     * 1 / its softmax total, or −1 for a head with no finite score (its output is zero; a real 1 / total is positive,
+     * +∞ or NaN, and NaN inputs must still come out NaN, as in the scalar twin).
+     */
+    private static final float NO_KEYS = -1f;
+
+    private static void attendValuesHeadsTogether(float[] queries, int count, AttentionKeys keys, float[] values, float[] scores,
+                                                  float[] out) {
+        int n = keys.n, d = keys.d, dh = keys.headDim, stride = keys.stride, heads = keys.heads;
+        float[] kT = keys.keysT, nullK = keys.nullK;
+        int inverses = heads * stride;
+        for (int i = 0; i < count; i++) {
+            int q = i * d;
+            for (int j = 0; j < heads; j++) {
+                int head = j * dh, at = j * stride;
+                float maxScore = scoreKeys(queries, q + head, kT, head, stride, n, dh, scores, at);
+                float nullScore = 0;
+                if (nullK != null) {
+                    for (int t = 0; t < dh; t++) {
+                        nullScore += queries[q + head + t] * nullK[head + t];
+                    }
+                    maxScore = Math.max(maxScore, nullScore);
+                }
+                if (maxScore == Float.NEGATIVE_INFINITY) {
+                    scores[inverses + j] = NO_KEYS;
+                    continue;
+                }
+                FloatVector shift = FloatVector.broadcast(FLOATS, maxScore);
+                FloatVector sum = FloatVector.zero(FLOATS);
+                for (int m = 0; m < n; m += FLOAT_LANES) {
+                    VectorMask<Float> live = FLOATS.indexInRange(m, n);
+                    FloatVector e = DeterministicMath.exp2(FloatVector.fromArray(FLOATS, scores, at + m).sub(shift).blend(0f, live.not()))
+                            .blend(0f, live.not());
+                    e.intoArray(scores, at + m);
+                    sum = sum.add(e);
+                }
+                float total = DeterministicMath.sum(sum);
+                if (nullK != null) {
+                    total += ScalarKernels.exp2(nullScore - maxScore);
+                }
+                scores[inverses + j] = 1 / total;
+            }
+            int c = 0;
+            for (; c + 4 * FLOAT_LANES <= d; c += 4 * FLOAT_LANES) {
+                int c1 = c + FLOAT_LANES, c2 = c1 + FLOAT_LANES, c3 = c2 + FLOAT_LANES;
+                int w0 = c / dh * stride, w1 = c1 / dh * stride, w2 = c2 / dh * stride, w3 = c3 / dh * stride;
+                float inv0 = scores[inverses + c / dh], inv1 = scores[inverses + c1 / dh];
+                float inv2 = scores[inverses + c2 / dh], inv3 = scores[inverses + c3 / dh];
+                FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
+                for (int m = 0; m < n; m++) {
+                    int row = m * d;
+                    a0 = FloatVector.fromArray(FLOATS, values, row + c).fma(FloatVector.broadcast(FLOATS, scores[w0 + m] * inv0), a0);
+                    a1 = FloatVector.fromArray(FLOATS, values, row + c1).fma(FloatVector.broadcast(FLOATS, scores[w1 + m] * inv1), a1);
+                    a2 = FloatVector.fromArray(FLOATS, values, row + c2).fma(FloatVector.broadcast(FLOATS, scores[w2 + m] * inv2), a2);
+                    a3 = FloatVector.fromArray(FLOATS, values, row + c3).fma(FloatVector.broadcast(FLOATS, scores[w3 + m] * inv3), a3);
+                }
+                a0.intoArray(out, q + c);
+                a1.intoArray(out, q + c1);
+                a2.intoArray(out, q + c2);
+                a3.intoArray(out, q + c3);
+            }
+            for (; c < d; c += FLOAT_LANES) {
+                int w = c / dh * stride;
+                float inverse = scores[inverses + c / dh];
+                FloatVector acc = FloatVector.zero(FLOATS);
+                for (int m = 0; m < n; m++) {
+                    acc = FloatVector.fromArray(FLOATS, values, m * d + c).fma(FloatVector.broadcast(FLOATS, scores[w + m] * inverse), acc);
+                }
+                acc.intoArray(out, q + c);
+            }
+            for (int j = 0; j < heads; j++) {
+                if (scores[inverses + j] == NO_KEYS) {
+                    java.util.Arrays.fill(out, q + j * dh, q + (j + 1) * dh, 0f);
+                }
+            }
+        }
+    }
+
+    /**
      * Pass 1 of a head's attention: {@code scores[m] = q·K_j[m]} for m < n, 16 (8) keys a step with lanes over keys
      * and one broadcast of q[t] a component; returns the largest score.
      */
-    private static float scoreKeys(float[] queries, int q, float[] kT, int head, int stride, int n, int dh, float[] scores) {
+    private static float scoreKeys(float[] queries, int q, float[] kT, int head, int stride, int n, int dh, float[] scores,
+                                   int at) {
+        // A step's score is one chain of dh dependent FMAs (dh = 16: 64 cycles of latency for 16 FMAs). Four steps
+        // at a time run four chains side by side; each chain keeps its order, so the scores are the same bits.
+        // The fourth step starts below n, so it ends within the keys' stride (n rounded up to 16).
         FloatVector max = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
-        for (int m = 0; m < n; m += FLOAT_LANES) {
+        int m = 0;
+        for (; m + 3 * FLOAT_LANES < n; m += 4 * FLOAT_LANES) {
+            FloatVector s0 = FloatVector.zero(FLOATS), s1 = s0, s2 = s0, s3 = s0;
+            for (int t = 0; t < dh; t++) {
+                FloatVector qt = FloatVector.broadcast(FLOATS, queries[q + t]);
+                int row = (head + t) * stride + m;
+                s0 = FloatVector.fromArray(FLOATS, kT, row).fma(qt, s0);
+                s1 = FloatVector.fromArray(FLOATS, kT, row + FLOAT_LANES).fma(qt, s1);
+                s2 = FloatVector.fromArray(FLOATS, kT, row + 2 * FLOAT_LANES).fma(qt, s2);
+                s3 = FloatVector.fromArray(FLOATS, kT, row + 3 * FLOAT_LANES).fma(qt, s3);
+            }
+            s0.intoArray(scores, at + m);
+            s1.intoArray(scores, at + m + FLOAT_LANES);
+            s2.intoArray(scores, at + m + 2 * FLOAT_LANES);
+            s3.intoArray(scores, at + m + 3 * FLOAT_LANES);
+            max = max.max(s0).max(s1).max(s2).lanewise(VectorOperators.MAX, s3, FLOATS.indexInRange(m + 3 * FLOAT_LANES, n));
+        }
+        for (; m < n; m += FLOAT_LANES) {
             FloatVector s = FloatVector.zero(FLOATS);
             for (int t = 0; t < dh; t++) {
                 s = FloatVector.fromArray(FLOATS, kT, (head + t) * stride + m).fma(FloatVector.broadcast(FLOATS, queries[q + t]), s);
             }
-            s.intoArray(scores, m);
+            s.intoArray(scores, at + m);
             max = max.lanewise(VectorOperators.MAX, s, FLOATS.indexInRange(m, n));
         }
         return max.reduceLanes(VectorOperators.MAX); // exact in any order, unlike a float sum
