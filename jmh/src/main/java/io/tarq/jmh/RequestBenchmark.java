@@ -140,6 +140,6 @@ public class RequestBenchmark {
         } else {
             scorer.scoreRows(scoring, q.userRows[r], q.historyRows[r], q.candidateRows[r], out);
         }
-        return out[r];
+        return out[0];
     }
 }
