@@ -393,7 +393,6 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
     @Override
     public void attendValues(float[] queries, int count, AttentionKeys keys, float[] values, float[] scores, float[] out) {
         int n = keys.n, d = keys.d, dh = keys.headDim, stride = keys.stride;
-        float[] kT = keys.keysT, nullK = keys.nullK;
         // Head widths are multiples of the lane count only for some models (dh = 16 fills one 512-bit vector):
         // vectorize the value sum over dh when it divides, else over keys alone.
         boolean valuesByLanes = dh % FLOAT_LANES == 0;
@@ -405,32 +404,11 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
             int q = i * d;
             for (int j = 0; j < keys.heads; j++) {
                 int head = j * dh;
-                float maxScore = scoreKeys(queries, q + head, kT, head, stride, n, dh, scores, 0);
-                float nullScore = 0;
-                if (nullK != null) {
-                    for (int t = 0; t < dh; t++) {
-                        nullScore += queries[q + head + t] * nullK[head + t];
-                    }
-                    maxScore = Math.max(maxScore, nullScore);
-                }
                 java.util.Arrays.fill(out, q + head, q + head + dh, 0f);
-                if (maxScore == Float.NEGATIVE_INFINITY) {
+                float inverse = softmaxHead(queries, q, keys, j, scores, 0);
+                if (inverse == NO_KEYS) {
                     continue;
                 }
-                FloatVector shift = FloatVector.broadcast(FLOATS, maxScore);
-                FloatVector sum = FloatVector.zero(FLOATS);
-                for (int m = 0; m < n; m += FLOAT_LANES) {
-                    VectorMask<Float> live = FLOATS.indexInRange(m, n);
-                    FloatVector e = DeterministicMath.exp2(FloatVector.fromArray(FLOATS, scores, m).sub(shift).blend(0f, live.not()))
-                            .blend(0f, live.not());
-                    e.intoArray(scores, m);
-                    sum = sum.add(e);
-                }
-                float total = DeterministicMath.sum(sum);
-                if (nullK != null) {
-                    total += ScalarKernels.exp2(nullScore - maxScore);
-                }
-                float inverse = 1 / total;
                 if (valuesByLanes) {
                     for (int t = 0; t < dh; t += FLOAT_LANES) {
                         FloatVector acc = FloatVector.zero(FLOATS);
@@ -452,51 +430,60 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         }
     }
 
+    /** What {@link #softmaxHead} returns for a head with no finite score: a real 1 / total is positive, +∞ or NaN. */
+    private static final float NO_KEYS = -1f;
+
+    /**
+     * Pass 1 and 2 of head j's attention for the query at {@code queries[q..q + d)}: the weights 2^(s_m − max) of its
+     * n keys into {@code scores[at..at + n)} (the null key, which has no value row, joins only the total); returns
+     * 1 / their total, or {@link #NO_KEYS} when no score is finite (the head's output is zero; NaN inputs still give
+     * NaN, as in the scalar twin).
+     */
+    private static float softmaxHead(float[] queries, int q, AttentionKeys keys, int j, float[] scores, int at) {
+        int n = keys.n, dh = keys.headDim, head = j * dh;
+        float[] nullK = keys.nullK;
+        float maxScore = scoreKeys(queries, q + head, keys.keysT, head, keys.stride, n, dh, scores, at);
+        float nullScore = 0;
+        if (nullK != null) {
+            for (int t = 0; t < dh; t++) {
+                nullScore += queries[q + head + t] * nullK[head + t];
+            }
+            maxScore = Math.max(maxScore, nullScore);
+        }
+        if (maxScore == Float.NEGATIVE_INFINITY) {
+            return NO_KEYS;
+        }
+        FloatVector shift = FloatVector.broadcast(FLOATS, maxScore);
+        FloatVector sum = FloatVector.zero(FLOATS);
+        for (int m = 0; m < n; m += FLOAT_LANES) {
+            VectorMask<Float> live = FLOATS.indexInRange(m, n);
+            FloatVector e = DeterministicMath.exp2(FloatVector.fromArray(FLOATS, scores, at + m).sub(shift).blend(0f, live.not()))
+                    .blend(0f, live.not());
+            e.intoArray(scores, at + m);
+            sum = sum.add(e);
+        }
+        float total = DeterministicMath.sum(sum);
+        if (nullK != null) {
+            total += ScalarKernels.exp2(nullScore - maxScore);
+        }
+        return 1 / total;
+    }
+
     /**
      * {@link #attendValues} when head widths are whole vectors and every head's weights fit in {@code scores}: the same
      * arithmetic, each output vector's sum over keys still one chain in key order (so the same bits), but four
      * output vectors' chains run side by side instead of one head's at a time (at d = 64 on 512-bit vectors, the four
      * heads). Layout of {@code scores}: head j's weights at {@code [j·stride, j·stride + n)}, then one float a head,
-     * 1 / its softmax total, or −1 for a head with no finite score (its output is zero; a real 1 / total is positive,
-     * +∞ or NaN, and NaN inputs must still come out NaN, as in the scalar twin).
+     * its {@link #softmaxHead} result.
      */
-    private static final float NO_KEYS = -1f;
-
     private static void attendValuesHeadsTogether(float[] queries, int count, AttentionKeys keys, float[] values, float[] scores,
                                                   float[] out) {
         int n = keys.n, d = keys.d, dh = keys.headDim, stride = keys.stride, heads = keys.heads;
-        float[] kT = keys.keysT, nullK = keys.nullK;
         int inverses = heads * stride;
         for (int i = 0; i < count; i++) {
             int q = i * d;
             for (int j = 0; j < heads; j++) {
-                int head = j * dh, at = j * stride;
-                float maxScore = scoreKeys(queries, q + head, kT, head, stride, n, dh, scores, at);
-                float nullScore = 0;
-                if (nullK != null) {
-                    for (int t = 0; t < dh; t++) {
-                        nullScore += queries[q + head + t] * nullK[head + t];
-                    }
-                    maxScore = Math.max(maxScore, nullScore);
-                }
-                if (maxScore == Float.NEGATIVE_INFINITY) {
-                    scores[inverses + j] = NO_KEYS;
-                    continue;
-                }
-                FloatVector shift = FloatVector.broadcast(FLOATS, maxScore);
-                FloatVector sum = FloatVector.zero(FLOATS);
-                for (int m = 0; m < n; m += FLOAT_LANES) {
-                    VectorMask<Float> live = FLOATS.indexInRange(m, n);
-                    FloatVector e = DeterministicMath.exp2(FloatVector.fromArray(FLOATS, scores, at + m).sub(shift).blend(0f, live.not()))
-                            .blend(0f, live.not());
-                    e.intoArray(scores, at + m);
-                    sum = sum.add(e);
-                }
-                float total = DeterministicMath.sum(sum);
-                if (nullK != null) {
-                    total += ScalarKernels.exp2(nullScore - maxScore);
-                }
-                scores[inverses + j] = 1 / total;
+                scores[inverses + j] = softmaxHead(queries, q, keys, j, scores, j * stride);
             }
             int c = 0;
             for (; c + 4 * FLOAT_LANES <= d; c += 4 * FLOAT_LANES) {
