@@ -160,15 +160,8 @@ public class InterleavedModesBenchmark {
     public float request(Times times) {
         int pair = order.nextInt(pools.length);
         int r = nextRequest[pair]++ & (POOL - 1);
-        RandomRequests q = pools[pair];
         long begin = System.nanoTime();
-        if (ort[pair] != null) {
-            ort[pair].score(q.users[r], q.histories[r], q.candidates[r], out);
-        } else if (api == RequestBenchmark.Api.IDS) {
-            scorer.score(engineModes[pair], q.users[r], q.histories[r], q.candidates[r], out);
-        } else {
-            scorer.scoreRows(engineModes[pair], q.userRows[r], q.historyRows[r], q.candidateRows[r], out);
-        }
+        pools[pair].score(r, ort[pair], scorer, engineModes[pair], api, out);
         times.add(pair, System.nanoTime() - begin);
         return out[0];
     }

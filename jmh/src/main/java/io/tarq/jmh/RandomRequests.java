@@ -1,5 +1,7 @@
 package io.tarq.jmh;
 
+import io.tarq.engine.Mode;
+import io.tarq.engine.Scorer;
 import io.tarq.engine.synth.SyntheticModel;
 import java.util.SplittableRandom;
 
@@ -35,6 +37,20 @@ final class RandomRequests {
                 candidateRows[r][i] = random.nextInt(itemCount);
                 candidates[r][i] = SyntheticModel.itemId(candidateRows[r][i]);
             }
+        }
+    }
+
+    /**
+     * Scores request r into {@code out}: through {@code ort} when it is not null (ids), else through the engine's
+     * {@code scorer} in {@code mode}, by ids or by rows as {@code api} says.
+     */
+    void score(int r, RequestScorer ort, Scorer scorer, Mode mode, RequestBenchmark.Api api, float[] out) {
+        if (ort != null) {
+            ort.score(users[r], histories[r], candidates[r], out);
+        } else if (api == RequestBenchmark.Api.IDS) {
+            scorer.score(mode, users[r], histories[r], candidates[r], out);
+        } else {
+            scorer.scoreRows(mode, userRows[r], historyRows[r], candidateRows[r], out);
         }
     }
 }

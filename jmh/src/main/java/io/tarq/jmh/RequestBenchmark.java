@@ -131,15 +131,7 @@ public class RequestBenchmark {
 
     @Benchmark
     public float request() {
-        int r = next++ & 31;
-        RandomRequests q = requests;
-        if (ort != null) {
-            ort.score(q.users[r], q.histories[r], q.candidates[r], out);
-        } else if (api == Api.IDS) {
-            scorer.score(scoring, q.users[r], q.histories[r], q.candidates[r], out);
-        } else {
-            scorer.scoreRows(scoring, q.userRows[r], q.historyRows[r], q.candidateRows[r], out);
-        }
+        requests.score(next++ & 31, ort, scorer, scoring, api, out);
         return out[0];
     }
 }
