@@ -38,6 +38,8 @@ final class ModelWeights {
     final float[] taMlp2;
     final float taMlp2Bias;
     final int taMlpHidden;
+    /** The cross head (format version 2), or null. */
+    final CrossHead cross;
 
     ModelWeights(TarqModelFile file, KernelSupport kernels) {
         TarqDimensions dm = file.dimensions();
@@ -59,6 +61,7 @@ final class ModelWeights {
         beta = file.tensor(TarqTensors.HEAD_BETA).getFloat(0);
         rq = new AttentionWeights(file, TarqTensors.RQ_ATTN, d, dh, TarqTensors.RQ_NULL_K);
         codewordQueries = codewordQueries(file, kernels, dm);
+        cross = CrossHead.of(file, ta, rq);
 
         taMlpHidden = file.features().taMlpHidden();
         if (file.features().dinTeacherHead()) {

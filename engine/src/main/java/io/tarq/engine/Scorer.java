@@ -29,6 +29,7 @@ public final class Scorer {
     private final KernelSupport kernels;
     private final TarqDimensions dims;
     private final MemorySegment itemVec;
+    private final MemorySegment itemCross;               // item.cross [N][dx], or null without the cross head
     private final QuantizedItemVectors quantizedVectors; // null: the scans read the float rows
     private final float[] uScaled;                       // û ⊙ step, the sq8 scan's user vector
     private final IdIndex items;
@@ -52,6 +53,7 @@ public final class Scorer {
     private boolean codesResolved;          // the last request came by ids and its codes are in packedCodes
     private int[] positions = new int[0];   // position in the request of each scored candidate, when some are skipped
     private float[] compact = new float[0];
+    private float[] crossTerms = new float[0]; // the cross head's candidate terms of the last TARQ request
     private float[] allScores = new float[0];
     private int[] rowsByPosition = new int[0];
     private int scoredCount;                // candidates of the last request that were scored
@@ -70,6 +72,7 @@ public final class Scorer {
         this.dims = model.dimensions();
         var file = model.file();
         this.itemVec = file.tensor(TarqTensors.ITEM_VEC).segment();
+        this.itemCross = dims.crossHead() ? file.tensor(TarqTensors.ITEM_CROSS).segment() : null;
         this.quantizedVectors = model.quantizedVectors();
         this.uScaled = quantizedVectors == null ? null : new float[quantizedVectors.stride()];
         this.items = file.itemIndex();
@@ -254,6 +257,7 @@ public final class Scorer {
                 tables.build(user);
                 int stride = candidateCodes(count);
                 kernels.lutScanF32(codes.block, stride, count, levels, codebookSize, tables.lut, target);
+                addCrossTerms(stride, count, target);
             }
             case TARQ -> {
                 tables.build(user);
@@ -264,6 +268,7 @@ public final class Scorer {
                 for (int i = 0; i < count; i++) {
                     target[i] += bias + Short.toUnsignedInt(codes.sums[i]) * inverseScale;
                 }
+                addCrossTerms(stride, count, target);
             }
             case TA -> teacher.addTo(user, rows, count, target);
         }
@@ -271,6 +276,24 @@ public final class Scorer {
             for (int i = 0; i < count; i++) {
                 out[positions[i]] = target[i];
             }
+        }
+    }
+
+    /**
+     * With the cross head, {@code out[i] += ⟨Σ_l X[l, z_l], q_i⟩} for the candidates whose codes are in
+     * {@code codes.block}: the float table x (both TARQ modes; only lut[L][K] has a uint8 form).
+     */
+    private void addCrossTerms(int stride, int count, float[] out) {
+        if (itemCross == null) {
+            return;
+        }
+        if (crossTerms.length < count) {
+            crossTerms = new float[Math.max(count, crossTerms.length * 2)];
+        }
+        kernels.crossScan(codes.block, stride, count, levels, codebookSize, tables.x, dims.crossDim(), itemCross, rows,
+                crossTerms);
+        for (int i = 0; i < count; i++) {
+            out[i] += crossTerms[i];
         }
     }
 

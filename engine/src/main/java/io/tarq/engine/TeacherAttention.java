@@ -9,8 +9,9 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Exact target attention, the teacher: {@code t(u,i) = MHA_ta(e_i; H)} for every candidate, added to the two-tower
- * logit with the readout head ({@code ⟨t, r_u⟩}, through the serving identity) or the DIN-style head
- * ({@code MLP_ta([t ; e ⊙ t ; e])}, with t in full). Candidates go in chunks that bound the scratch and keep it in L2.
+ * logit with the readout head ({@code ⟨t, r_u⟩}, through the serving identity), the cross head (the readout plus
+ * {@code ⟨A·t, q_i⟩}, A·t through the same identity) or the DIN-style head ({@code MLP_ta([t ; e ⊙ t ; e])}, with t
+ * in full). Candidates go in chunks that bound the scratch and keep it in L2.
  */
 final class TeacherAttention {
     private static final int CHUNK = 128;
@@ -18,6 +19,7 @@ final class TeacherAttention {
     private final KernelSupport kernels;
     private final ModelWeights w;
     private final MemorySegment itemEmb;
+    private final MemorySegment itemCross;  // item.cross [N][dx], or null without the cross head
     private final ReadoutAttention teacher;
     private final int d;
     private final float[] scores;
@@ -25,6 +27,7 @@ final class TeacherAttention {
     private final float[] queries;      // [CHUNK][d]
     private final float[] queriesT;     // the same in QueryBlocks layout
     private final float[] readouts;     // [CHUNK]
+    private final float[] crossRows;    // [CHUNK][dx]    (cross head): A·t without A·bo
     private final float[] attended;     // [CHUNK][d]     (DIN head)
     private final float[] t;            // [CHUNK][d]     (DIN head)
     private final float[] dinIn;        // [CHUNK][3d]    (DIN head)
@@ -34,9 +37,11 @@ final class TeacherAttention {
         this.kernels = kernels;
         this.w = w;
         this.itemEmb = file.tensor(TarqTensors.ITEM_EMB).segment();
-        this.teacher = new ReadoutAttention(w, w.ta, kernels);
+        this.itemCross = w.cross == null ? null : file.tensor(TarqTensors.ITEM_CROSS).segment();
+        this.teacher = new ReadoutAttention(w, w.ta, w.cross == null ? null : w.cross.teacher, kernels);
         this.d = w.dims.d();
-        this.scores = new float[KernelSupport.SCORES_PER_KEY * teacher.keys().capacity()];
+        this.scores = new float[KernelSupport.scoresLength(teacher.keys())];
+        this.crossRows = w.cross == null ? null : new float[CHUNK * w.cross.dx];
         this.emb = new float[CHUNK * d];
         this.queries = new float[CHUNK * d];
         this.queriesT = new float[QueryBlocks.length(CHUNK, d)];
@@ -57,16 +62,35 @@ final class TeacherAttention {
                 MemorySegment.copy(itemEmb, Layouts.F32, (long) rows[start + i] * d * 4, emb, i * d, d);
             }
             kernels.linear(emb, 0, c, d, w.ta.wqT, w.ta.bq, d, queries, 0);
-            if (w.taMlp0T == null) {
+            if (w.taMlp0T != null) {
+                addDinHead(c, start, out);
+            } else if (itemCross != null) {
+                QueryBlocks.block(queries, 0, c, d, queriesT);
+                kernels.attendRowsCross(queriesT, c, teacher.keys(), scores, readouts, crossRows);
+                addCrossHead(rows, c, start, out);
+            } else {
                 QueryBlocks.block(queries, 0, c, d, queriesT);
                 kernels.attendRows(queriesT, c, teacher.keys(), scores, readouts);
                 float constant = teacher.constant();
                 for (int i = 0; i < c; i++) {
                     out[start + i] += readouts[i] + constant;
                 }
-            } else {
-                addDinHead(c, start, out);
             }
+        }
+    }
+
+    /** ℓ_TA − s_TT = ⟨t, r_u⟩ + ⟨A·t, q_i⟩, from the chunk's readouts and cross rows (A·bo added here). */
+    private void addCrossHead(int[] rows, int c, int start, float[] out) {
+        int dx = w.cross.dx;
+        float[] bias = teacher.crossBias();
+        float constant = teacher.constant();
+        for (int i = 0; i < c; i++) {
+            long base = (long) rows[start + i] * dx * Float.BYTES;
+            float dot = 0;
+            for (int x = 0; x < dx; x++) {
+                dot += (crossRows[i * dx + x] + bias[x]) * itemCross.get(Layouts.F32, base + (long) Float.BYTES * x);
+            }
+            out[start + i] += readouts[i] + constant + dot;
         }
     }
 

@@ -24,8 +24,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The engine against a plain double-precision implementation of the contract ({@link ReferenceTarq}, written from the
  * formulas, not through the serving identity): TT, TA and TARQ_F32 within 1e-4 relative, TARQ (uint8) keeping at
- * least 0.99 of the float top-100. For both kernel implementations, models with and without null keys and with the
- * DIN-style teacher head, histories from empty to longer than n_max.
+ * least 0.99 of the float top-100. For both kernel implementations, models with and without null keys, with the
+ * DIN-style teacher head and with the cross head (format version 2, dx from 5 to d), histories from empty to longer
+ * than n_max.
  */
 class EngineParityTest {
     @TempDir
@@ -35,7 +36,10 @@ class EngineParityTest {
         PLAIN(SyntheticModelSpec.defaults(3000).withUsers(40).withNMax(60)),
         NULL_KEYS(SyntheticModelSpec.defaults(3000).withUsers(40).withNMax(60).withNullKeys(true).withSeed(7)),
         DIN_HEAD(SyntheticModelSpec.defaults(3000).withUsers(40).withNMax(60).withNullKeys(true).withTaMlpHidden(48).withSeed(8)),
-        SMALL_DIMS(new SyntheticModelSpec(500, 10, 32, 2, 16, 24, 20, 2, 16, false, 0, 9));
+        SMALL_DIMS(new SyntheticModelSpec(500, 10, 32, 2, 16, 24, 20, 2, 16, false, 0, 9)),
+        CROSS_HEAD(SyntheticModelSpec.defaults(3000).withUsers(40).withNMax(60).withNullKeys(true).withCrossDim(16).withSeed(10)),
+        CROSS_HEAD_ODD(new SyntheticModelSpec(500, 10, 32, 2, 16, 24, 20, 2, 16, false, 0, 11).withCrossDim(5)),
+        CROSS_HEAD_FULL(SyntheticModelSpec.defaults(2000).withUsers(20).withNMax(60).withCrossDim(64).withSeed(12));
 
         final SyntheticModelSpec spec;
 

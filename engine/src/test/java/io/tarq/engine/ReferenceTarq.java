@@ -8,7 +8,7 @@ import java.util.IdentityHashMap;
 import java.util.Map;
 
 /**
- * The TARQ contract ({@code shared/design/tarq-model.md}), written out formula by formula in double precision: the
+ * The TARQ contract ({@code docs/model.md}), written out formula by formula in double precision: the
  * oracle that parity tests hold the fast engine to. Clarity beats speed here. Every attention is the full
  * multi-head attention of the contract (query, key, value and output projections, a softmax per head, concat); none
  * of the engine's shortcuts (the serving identity, folded projections, lookup tables) is used.
@@ -81,6 +81,8 @@ final class ReferenceTarq {
     private final Linear readout; // W_r [d][dv], b_r [d]
     private final Linear taMlp0;  // null unless the DIN-style teacher head is present
     private final Linear taMlp2;
+    private final double[][] crossA;   // A [dx][d]; null unless the cross head (format version 2) is present
+    private final TensorView itemCross; // q_i = item.cross[i], as the file stores it (verified against W_x·e + b_x)
     private final double tau;
     private final double beta;
     private final double[][][] codebooks; // [L][K][d]
@@ -117,6 +119,13 @@ final class ReferenceTarq {
         } else {
             this.taMlp0 = null;
             this.taMlp2 = null;
+        }
+        if (dims.crossHead()) {
+            this.crossA = matrix(model, TarqTensors.TA_CROSS_A);
+            this.itemCross = model.tensor(TarqTensors.ITEM_CROSS);
+        } else {
+            this.crossA = null;
+            this.itemCross = null;
         }
         this.tau = model.tensor(TarqTensors.HEAD_TAU).getFloat(0);
         this.beta = model.tensor(TarqTensors.HEAD_BETA).getFloat(0);
@@ -190,9 +199,15 @@ final class ReferenceTarq {
         return attend(taAttn, itemEmbedding(itemRow), keysValues(user, taAttn));
     }
 
-    /** ℓ_TA = s_TT + ⟨t, r_u⟩ (readout head), or s_TT + MLP_ta([t ; e_i ⊙ t ; e_i]) when the file has ta.mlp.*. */
+    /**
+     * ℓ_TA = s_TT + ⟨t, r_u⟩ (readout head), + ⟨A·t, q_i⟩ with the cross head, or s_TT + MLP_ta([t ; e_i ⊙ t ; e_i])
+     * when the file has ta.mlp.*.
+     */
     double ta(UserSide user, int itemRow) {
         double[] t = t(user, itemRow);
+        if (crossA != null) {
+            return tt(user, itemRow) + dot(t, user.r()) + cross(t, itemRow);
+        }
         if (taMlp0 == null) {
             return tt(user, itemRow) + dot(t, user.r());
         }
@@ -209,11 +224,25 @@ final class ReferenceTarq {
         return attend(a, codebooks[level][code], keysValues(user, a));
     }
 
-    /** ℓ_TARQ = s_TT + Σ_l ⟨Pz[l, z_l(i)], r_u⟩ (always the readout head). */
+    /**
+     * ℓ_TARQ = s_TT + ⟨ĥ, r_u⟩ with ĥ = Σ_l Pz[l, z_l(i)] (the readout head), + ⟨A·ĥ, q_i⟩ with the cross head: the
+     * student's approximation ĥ of t in the teacher's head, not the tables the engine folds it into.
+     */
     double tarq(UserSide user, int itemRow) {
-        double sum = tt(user, itemRow);
+        double[] hHat = new double[d];
         for (int l = 0; l < levels; l++) {
-            sum += dot(pz(user, l, code(l, itemRow)), user.r());
+            hHat = add(hHat, pz(user, l, code(l, itemRow)));
+        }
+        double logit = tt(user, itemRow) + dot(hHat, user.r());
+        return crossA == null ? logit : logit + cross(hHat, itemRow);
+    }
+
+    /** ⟨A·v, q_i⟩, the cross head's term for an attention output v (t or ĥ). */
+    private double cross(double[] v, int itemRow) {
+        double sum = 0;
+        double[] q = row(itemCross, itemRow, crossA.length);
+        for (int c = 0; c < crossA.length; c++) {
+            sum += dot(crossA[c], v) * q[c];
         }
         return sum;
     }

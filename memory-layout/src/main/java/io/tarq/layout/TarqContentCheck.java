@@ -14,6 +14,11 @@ import java.util.Arrays;
 final class TarqContentCheck {
     /** Tolerance on ‖item.vec[i]‖ = 1. */
     static final double UNIT_NORM_TOLERANCE = 1e-3;
+    /**
+     * Tolerance on {@code item.cross = W_x·item.emb + b_x}, relative to max(1, |expected|): a float32 writer's rounding
+     * is far below it, a row computed from other weights far above.
+     */
+    static final double CROSS_TOLERANCE = 1e-5;
 
     private TarqContentCheck() {
     }
@@ -27,8 +32,18 @@ final class TarqContentCheck {
         }
         checkCodes(file.path(), file.tensor(TarqTensors.ITEM_CODES), dims.codebookSize());
         checkUnitRows(file.path(), file.tensor(TarqTensors.ITEM_VEC), dims.dv());
+        if (dims.crossHead()) {
+            checkCrossRows(file, dims);
+        }
         if (features.attributes() > 0 || file.find(TarqTensors.ITEM_ATTR_IDS).isPresent()) {
             checkAttributes(file, dims.items());
+        }
+    }
+
+    /** Every float of the cross head's tensors is finite (part of opening a version-2 file). */
+    static void checkCrossHeadFinite(SafetensorsFile file) throws ModelFormatException {
+        for (TensorSpec spec : TarqTensors.CROSS_HEAD) {
+            checkFinite(file.path(), file.tensor(spec.name()));
         }
     }
 
@@ -73,6 +88,31 @@ final class TarqContentCheck {
             if (!(Math.abs(norm - 1) <= UNIT_NORM_TOLERANCE)) {
                 throw ModelFormatException.ofTensor(path, vec.name(), "row " + r + " has norm " + norm
                         + ", not 1 within " + UNIT_NORM_TOLERANCE);
+            }
+        }
+    }
+
+    /** {@code item.cross} is derived data: every row must be {@code W_x·item.emb[i] + b_x}, computed in double here. */
+    private static void checkCrossRows(SafetensorsFile file, TarqDimensions dims) throws ModelFormatException {
+        int d = dims.d(), dx = dims.crossDim();
+        float[] weight = file.tensor(TarqTensors.TA_CROSS_ITEM_WEIGHT).toFloatArray(); // [dx][d]
+        float[] bias = file.tensor(TarqTensors.TA_CROSS_ITEM_BIAS).toFloatArray();
+        MemorySegment emb = file.tensor(TarqTensors.ITEM_EMB).segment();
+        MemorySegment cross = file.tensor(TarqTensors.ITEM_CROSS).segment();
+        float[] e = new float[d];
+        float[] q = new float[dx];
+        for (long i = 0; i < dims.items(); i++) {
+            MemorySegment.copy(emb, Layouts.F32, i * d * Float.BYTES, e, 0, d);
+            MemorySegment.copy(cross, Layouts.F32, i * dx * Float.BYTES, q, 0, dx);
+            for (int c = 0; c < dx; c++) {
+                double expected = bias[c];
+                for (int t = 0; t < d; t++) {
+                    expected += (double) weight[c * d + t] * e[t];
+                }
+                if (!(Math.abs(q[c] - expected) <= CROSS_TOLERANCE * Math.max(1, Math.abs(expected)))) {
+                    throw ModelFormatException.ofTensor(file.path(), TarqTensors.ITEM_CROSS, "row " + i + " component " + c
+                            + " is " + q[c] + " but W_x·item.emb + b_x = " + expected + " (tolerance " + CROSS_TOLERANCE + ")");
+                }
             }
         }
     }

@@ -5,13 +5,22 @@ import java.util.Map;
 
 /**
  * The dimensions of a TARQ model, read from the file's {@code __metadata__} and checked against the contract's
- * limits. Names follow the contract: d, h (heads), dv, f (mlpHidden), n_max, L (levels), K (codebookSize),
- * N (items), U (users).
+ * limits (docs/model.md). Names follow the contract: d, h (heads), dv, f (mlpHidden), n_max, L (levels),
+ * K (codebookSize), N (items), U (users), dx (crossDim: 0 for a file without the cross head).
+ *
+ * <p>The format version follows from the dimensions: version 1 has no cross head, version 2 has one. Readers serve
+ * both; metadata that claims one version and describes the other is refused, since serving it would silently add or
+ * drop the cross term.
  */
 public record TarqDimensions(int d, int heads, int dv, int mlpHidden, int nMax, int levels, int codebookSize,
-                             int items, int users) {
+                             int items, int users, int crossDim) {
     public static final String FORMAT = "tarq";
-    public static final int FORMAT_VERSION = 1;
+    /** The format without the cross head. */
+    public static final int FORMAT_VERSION_1 = 1;
+    /** The format with the cross head ({@code ta.cross.*}, {@code item.cross}, metadata {@code cross_dim}). */
+    public static final int FORMAT_VERSION_2 = 2;
+    /** The newest version this reader serves. */
+    public static final int FORMAT_VERSION = FORMAT_VERSION_2;
 
     public static final int MAX_WIDTH = 4096;
     public static final int MAX_MLP_HIDDEN = 65536;
@@ -30,6 +39,28 @@ public record TarqDimensions(int d, int heads, int dv, int mlpHidden, int nMax, 
                 "in 2.." + MAX_CODEBOOK_SIZE);
         require(items >= 1, "items", items, "at least 1");
         require(users >= 1, "users", users, "at least 1 (row 0 is the unknown user)");
+        require(crossDim >= 0 && crossDim <= d, "cross_dim", crossDim, "in 1..d = " + d + " (0: no cross head)");
+    }
+
+    /** A model without the cross head (format version 1). */
+    public TarqDimensions(int d, int heads, int dv, int mlpHidden, int nMax, int levels, int codebookSize, int items,
+                          int users) {
+        this(d, heads, dv, mlpHidden, nMax, levels, codebookSize, items, users, 0);
+    }
+
+    /** Whether the model has the cross head: ℓ gains ⟨A·t, q_i⟩ (TA) and ⟨Σ_l X[l, z_l], q_i⟩ (TARQ). */
+    public boolean crossHead() {
+        return crossDim > 0;
+    }
+
+    /** The format version a file of these dimensions declares: 2 with the cross head, else 1. */
+    public int formatVersion() {
+        return crossHead() ? FORMAT_VERSION_2 : FORMAT_VERSION_1;
+    }
+
+    /** The same dimensions with the cross head of width {@code dx} (0: without it). */
+    public TarqDimensions withCrossDim(int dx) {
+        return new TarqDimensions(d, heads, dv, mlpHidden, nMax, levels, codebookSize, items, users, dx);
     }
 
     /** Width of one attention head, dh = d / h. */
@@ -46,18 +77,31 @@ public record TarqDimensions(int d, int heads, int dv, int mlpHidden, int nMax, 
         int version = decimal(file, metadata, "format_version");
         if (version > FORMAT_VERSION) {
             throw ModelFormatException.ofMetadata(file, "format_version", version + " is newer than this reader (it reads "
-                    + FORMAT_VERSION + "): upgrade tarq");
+                    + FORMAT_VERSION_1 + " and " + FORMAT_VERSION_2 + "): upgrade tarq");
         }
-        if (version != FORMAT_VERSION) {
+        if (version < FORMAT_VERSION_1) {
             throw ModelFormatException.ofMetadata(file, "format_version", version + " is not a version of the format");
         }
         required(file, metadata, "producer");
+        int crossDim = 0;
+        if (version == FORMAT_VERSION_2) {
+            if (!metadata.containsKey("cross_dim")) {
+                throw ModelFormatException.ofMetadata(file, "cross_dim", "missing: format_version 2 has the cross head");
+            }
+            crossDim = decimal(file, metadata, "cross_dim");
+            if (crossDim == 0) {
+                throw ModelFormatException.ofMetadata(file, "cross_dim", "0 is out of range: must be in 1..d");
+            }
+        } else if (metadata.containsKey("cross_dim")) {
+            throw ModelFormatException.ofMetadata(file, "cross_dim", "present, but format_version 1 has no cross head "
+                    + "(a file with the cross head is format_version 2)");
+        }
         try {
             return new TarqDimensions(
                     decimal(file, metadata, "d"), decimal(file, metadata, "heads"), decimal(file, metadata, "dv"),
                     decimal(file, metadata, "mlp_hidden"), decimal(file, metadata, "n_max"),
                     decimal(file, metadata, "levels"), decimal(file, metadata, "codebook_size"),
-                    decimal(file, metadata, "items"), decimal(file, metadata, "users"));
+                    decimal(file, metadata, "items"), decimal(file, metadata, "users"), crossDim);
         } catch (IllegalDimensionException e) {
             throw ModelFormatException.ofMetadata(file, e.key, e.getMessage());
         }

@@ -12,8 +12,10 @@ import java.util.Optional;
  * A TARQ model file, open and checked: the safetensors file mapped read-only, its metadata and every tensor checked
  * against the contract, and the item and user id indexes built.
  *
- * <p>Opening reads the header, the two id tensors (8 bytes an item and a user) and, when L ≤ 4, the codes (L bytes an
- * item, see {@link #itemIndex()}); it reads no other tensor byte. {@link #verifyContents()} reads them all.
+ * <p>Opening reads the header, the two id tensors (8 bytes an item and a user), when L ≤ 4 the codes (L bytes an
+ * item, see {@link #itemIndex()}), and with the cross head its tensors ({@code item.cross}: 4·dx bytes an item), which
+ * must be finite: a NaN there would turn every score of its candidate into NaN, silently. It reads no other tensor
+ * byte. {@link #verifyContents()} reads them all.
  * Thread-safe: everything is immutable once open, and tensor views may be read from any thread until {@link #close()}.
  */
 public final class TarqModelFile implements AutoCloseable {
@@ -43,6 +45,9 @@ public final class TarqModelFile implements AutoCloseable {
         try {
             TarqDimensions dimensions = TarqDimensions.fromMetadata(path, file.metadata());
             TarqTensors.Features features = TarqTensors.check(file, dimensions);
+            if (dimensions.crossHead()) {
+                TarqContentCheck.checkCrossHeadFinite(file);
+            }
             IdIndex items = IdIndex.build(path, file.tensor(TarqTensors.ITEM_IDS), packedCodes(file, dimensions));
             IdIndex users = IdIndex.build(path, file.tensor(TarqTensors.USER_IDS));
             return new TarqModelFile(file, dimensions, features, items, users);

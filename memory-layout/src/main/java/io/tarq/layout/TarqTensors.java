@@ -52,6 +52,10 @@ public final class TarqTensors {
     public static final String ITEM_ATTR_EMB = "item.attr.emb";
     public static final String ITEM_ATTR_OFFSETS = "item.attr.offsets";
     public static final String ITEM_ATTR_VALUES = "item.attr.values";
+    public static final String TA_CROSS_A = "ta.cross.a";
+    public static final String TA_CROSS_ITEM_WEIGHT = "ta.cross.item.weight";
+    public static final String TA_CROSS_ITEM_BIAS = "ta.cross.item.bias";
+    public static final String ITEM_CROSS = "item.cross";
 
     /** The parameters of one attention block: {@code <prefix>.wq} ... {@code <prefix>.bo}. */
     public static String attn(String prefix, String parameter) {
@@ -76,6 +80,14 @@ public final class TarqTensors {
             new Group("the item attributes", List.of(
                     TensorSpec.i64(ITEM_ATTR_IDS, "[A]"), TensorSpec.f32(ITEM_ATTR_EMB, "[A, d]"),
                     TensorSpec.i64(ITEM_ATTR_OFFSETS, "[N+1]"), TensorSpec.i64(ITEM_ATTR_VALUES, "[nnz]"))));
+
+    /**
+     * The cross head (format version 2): present exactly when the metadata has {@code cross_dim}, so it is checked
+     * apart from the optional groups.
+     */
+    static final List<TensorSpec> CROSS_HEAD = List.of(
+            TensorSpec.f32(TA_CROSS_A, "[dx, d]"), TensorSpec.f32(TA_CROSS_ITEM_WEIGHT, "[dx, d]"),
+            TensorSpec.f32(TA_CROSS_ITEM_BIAS, "[dx]"), TensorSpec.f32(ITEM_CROSS, "[N, dx]"));
 
     /** The optional parts a checked file has. {@code taMlpHidden} and {@code itemMlpHidden} are 0 when absent. */
     public record Features(boolean taNullKey, boolean rqNullKey, int taMlpHidden, int itemMlpHidden, int attributes) {
@@ -140,6 +152,7 @@ public final class TarqTensors {
         List<String> names = new ArrayList<>();
         REQUIRED.forEach(s -> names.add(s.name()));
         OPTIONAL.forEach(g -> g.tensors().forEach(s -> names.add(s.name())));
+        CROSS_HEAD.forEach(s -> names.add(s.name()));
         return names;
     }
 
@@ -159,6 +172,7 @@ public final class TarqTensors {
         symbols.put("K", (long) dims.codebookSize());
         symbols.put("h", (long) dims.heads());
         symbols.put("dh", (long) dims.headDim());
+        symbols.put("dx", (long) dims.crossDim());
         symbols.put("1", 1L);
 
         for (TensorSpec spec : REQUIRED) {
@@ -168,8 +182,38 @@ public final class TarqTensors {
         for (int g = 0; g < OPTIONAL.size(); g++) {
             present[g] = checkGroup(file, OPTIONAL.get(g), symbols);
         }
-        return new Features(present[0], present[1], symbol(symbols, "f_ta"), symbol(symbols, "f_i"),
+        Features features = new Features(present[0], present[1], symbol(symbols, "f_ta"), symbol(symbols, "f_i"),
                 symbol(symbols, "A"));
+        checkCrossHead(file, dims, symbols, features.dinTeacherHead());
+        return features;
+    }
+
+    /**
+     * The version rules: a version-2 file has every cross-head tensor and no DIN-style head (one teacher head a file);
+     * a version-1 file has none of them, since a reader that trusted its version would serve it without the cross term.
+     */
+    private static void checkCrossHead(SafetensorsFile file, TarqDimensions dims, Map<String, Long> symbols,
+                                       boolean dinHead) throws ModelFormatException {
+        Path path = file.path();
+        if (!dims.crossHead()) {
+            for (TensorSpec spec : CROSS_HEAD) {
+                if (file.find(spec.name()).isPresent()) {
+                    throw ModelFormatException.ofTensor(path, spec.name(), "is part of the cross head, which format_version "
+                            + TarqDimensions.FORMAT_VERSION_1 + " does not have: a file with it is format_version "
+                            + TarqDimensions.FORMAT_VERSION_2 + " with metadata cross_dim");
+                }
+            }
+            return;
+        }
+        for (TensorSpec spec : CROSS_HEAD) {
+            TensorView view = file.find(spec.name()).orElseThrow(() -> ModelFormatException.ofTensor(path, spec.name(),
+                    "missing: format_version " + TarqDimensions.FORMAT_VERSION_2 + " has the cross head"));
+            checkOne(file, spec, view, symbols);
+        }
+        if (dinHead) {
+            throw ModelFormatException.ofTensor(path, TA_MLP_0_WEIGHT, "a file with the cross head (format_version "
+                    + TarqDimensions.FORMAT_VERSION_2 + ") has no DIN-style teacher head");
+        }
     }
 
     private static int symbol(Map<String, Long> symbols, String name) {

@@ -118,11 +118,87 @@ class TarqModelFileTest {
         m.metadata.put("format", "onnx");
         fails(m, "metadata format", "is \"onnx\", not \"tarq\"");
         m = new TinyModel();
-        m.metadata.put("format_version", "2");
-        fails(m, "metadata format_version", "2 is newer than this reader");
+        m.metadata.put("format_version", "3");
+        fails(m, "metadata format_version", "3 is newer than this reader (it reads 1 and 2)");
         m = new TinyModel();
         m.metadata.put("format_version", "0");
         fails(m, "metadata format_version", "0 is not a version");
+    }
+
+    @Test
+    void versionTwoOpensWithItsCrossHead() throws IOException {
+        TinyModel model = new TinyModel().withCrossHead(6);
+        try (TarqModelFile f = TarqModelFile.open(write(model))) {
+            f.verifyContents();
+            TarqDimensions dims = f.dimensions();
+            assertEquals(new TarqDimensions(16, 2, 16, 24, 8, 3, 16, 40, 10, 6), dims);
+            assertTrue(dims.crossHead());
+            assertEquals(2, dims.formatVersion());
+        }
+    }
+
+    /** Each way metadata and tensors can disagree on the version is refused at open, naming what is at fault. */
+    @Test
+    void versionRulesOfTheCrossHead() throws IOException {
+        TinyModel m = new TinyModel().withCrossHead(6);
+        m.metadata.put("format_version", "1");
+        fails(m, "metadata cross_dim", "present, but format_version 1 has no cross head");
+        m = new TinyModel().withCrossHead(6);
+        m.metadata.put("format_version", "1");
+        m.metadata.remove("cross_dim");
+        fails(m, "tensor ta.cross.a", "format_version 1 does not have");
+        m = new TinyModel();
+        m.floats("item.cross", 40, 6);
+        fails(m, "tensor item.cross", "is part of the cross head");
+        m = new TinyModel().withCrossHead(6);
+        m.metadata.remove("cross_dim");
+        fails(m, "metadata cross_dim", "missing: format_version 2 has the cross head");
+        m = new TinyModel().withCrossHead(6);
+        m.metadata.put("cross_dim", "0");
+        fails(m, "metadata cross_dim", "0 is out of range");
+        m = new TinyModel().withCrossHead(6);
+        m.metadata.put("cross_dim", "17");
+        fails(m, "metadata cross_dim", "out of range: must be in 1..d = 16");
+        m = new TinyModel();
+        m.metadata.put("format_version", "2");
+        m.metadata.put("cross_dim", "6");
+        fails(m, "tensor ta.cross.a", "missing: format_version 2 has the cross head");
+        for (String name : new String[] {"ta.cross.a", "ta.cross.item.weight", "ta.cross.item.bias", "item.cross"}) {
+            m = new TinyModel().withCrossHead(6);
+            m.tensors.remove(name);
+            fails(m, "tensor " + name, "missing");
+        }
+        m = new TinyModel().withCrossHead(6);
+        m.floats("item.cross", 40, 5);
+        fails(m, "tensor item.cross", "shape [40, 5] but the contract says [N, dx] = [40, 6]");
+        m = new TinyModel().withCrossHead(6);
+        m.floats("ta.cross.a", 6, 15);
+        fails(m, "tensor ta.cross.a", "[dx, d] = [6, 16]");
+        m = new TinyModel().withCrossHead(6);
+        m.floats("ta.mlp.0.weight", 20, 48).floats("ta.mlp.0.bias", 20).floats("ta.mlp.2.weight", 1, 20).floats("ta.mlp.2.bias", 1);
+        fails(m, "tensor ta.mlp.0.weight", "has no DIN-style teacher head");
+    }
+
+    @Test
+    void fullVerifyChecksTheCrossRowsAgainstTheItemEmbeddings() throws IOException {
+        TinyModel m = new TinyModel().withCrossHead(6);
+        float q = m.floatsOf("item.cross")[7 * 6 + 2];
+        m.setFloat("item.cross", 7 * 6 + 2, q + 1e-3f);
+        failsFull(m, "tensor item.cross", "row 7 component 2");
+    }
+
+    /** A non-finite cross tensor would make its candidates' scores NaN: refused at open, not only by verify --full. */
+    @Test
+    void nonFiniteCrossTensorsAreRefusedAtOpen() throws IOException {
+        TinyModel m = new TinyModel().withCrossHead(6);
+        m.setFloat("ta.cross.item.bias", 0, Float.NaN);
+        fails(m, "tensor ta.cross.item.bias", "element [0] is NaN");
+        m = new TinyModel().withCrossHead(6);
+        m.setFloat("ta.cross.a", 3, Float.POSITIVE_INFINITY);
+        fails(m, "tensor ta.cross.a", "element [0, 3] is Infinity");
+        m = new TinyModel().withCrossHead(6);
+        m.setFloat("item.cross", 39 * 6 + 5, Float.NEGATIVE_INFINITY);
+        fails(m, "tensor item.cross", "element [39, 5] is -Infinity");
     }
 
     @Test

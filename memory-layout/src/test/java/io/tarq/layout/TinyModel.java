@@ -99,6 +99,36 @@ final class TinyModel {
         floats("rq.attn.bq", levels, d);
     }
 
+    /**
+     * Makes this a format-2 model: the cross head of width dx, with {@code item.cross = W_x·item.emb + b_x} computed
+     * in double and rounded, as a writer does.
+     */
+    TinyModel withCrossHead(int dx) {
+        metadata.put("format_version", "2");
+        metadata.put("cross_dim", "" + dx);
+        floats("ta.cross.a", dx, d).floats("ta.cross.item.weight", dx, d).floats("ta.cross.item.bias", dx);
+        float[] weight = floatsOf("ta.cross.item.weight"), bias = floatsOf("ta.cross.item.bias");
+        float[] emb = floatsOf("item.emb");
+        float[] cross = new float[n * dx];
+        for (int i = 0; i < n; i++) {
+            for (int c = 0; c < dx; c++) {
+                double q = bias[c];
+                for (int t = 0; t < d; t++) {
+                    q += (double) weight[c * d + t] * emb[i * d + t];
+                }
+                cross[i * dx + c] = (float) q;
+            }
+        }
+        return put("item.cross", DType.F32, new long[] {n, dx}, floatBytes(cross));
+    }
+
+    float[] floatsOf(String name) {
+        ByteBuffer b = ByteBuffer.wrap(tensors.get(name).bytes()).order(ByteOrder.LITTLE_ENDIAN);
+        float[] values = new float[b.capacity() / 4];
+        b.asFloatBuffer().get(values);
+        return values;
+    }
+
     private void attention(String prefix) {
         for (String w : new String[] {"wq", "wk", "wv", "wo"}) {
             floats(prefix + "." + w, d, d);

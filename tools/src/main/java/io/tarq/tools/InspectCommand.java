@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
         description = "Show a model's dimensions, optional parts, producer, metadata and tensors.")
 final class InspectCommand implements Callable<Integer> {
     private static final Set<String> DIMENSION_KEYS = Set.of("format", "format_version", "d", "heads", "dv",
-            "mlp_hidden", "n_max", "levels", "codebook_size", "items", "users", "producer");
+            "mlp_hidden", "n_max", "levels", "codebook_size", "items", "users", "cross_dim", "producer");
     private static final int LOOKUPS_PER_REQUEST = 5000;
 
     @Parameters(index = "0", paramLabel = "MODEL", description = "The model file (.safetensors).")
@@ -66,8 +66,9 @@ final class InspectCommand implements Callable<Integer> {
         out.printf("  widths        d = %d, h = %d (dh = %d), dv = %d, f = %d, n_max = %d%n",
                 dims.d(), dims.heads(), dims.headDim(), dims.dv(), dims.mlpHidden(), dims.nMax());
         out.printf("  codebook      L = %d levels × K = %d codewords%n", dims.levels(), dims.codebookSize());
-        out.printf("  teacher head  %s%n", features.dinTeacherHead()
-                ? "DIN-style MLP (f_ta = " + features.taMlpHidden() + ")" : "readout");
+        out.printf("  teacher head  %s%n", dims.crossHead()
+                ? "cross (dx = " + dims.crossDim() + "): readout + ⟨A·t, q_i⟩, the student's likewise"
+                : features.dinTeacherHead() ? "DIN-style MLP (f_ta = " + features.taMlpHidden() + ")" : "readout");
         out.printf("  null keys     teacher %s, student %s%n", yesNo(features.taNullKey()), yesNo(features.rqNullKey()));
         out.printf("  item encoder  %s%n", features.itemTower()
                 ? "item tower (f_i = " + features.itemMlpHidden() + "), " + features.attributes() + " attributes"

@@ -55,17 +55,25 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--ta-mlp", paramLabel = "f_ta", defaultValue = "0", description = "Hidden width of a DIN-style teacher head; 0 for the readout head (default: ${DEFAULT-VALUE}).")
     int taMlpHidden;
 
+    @Option(names = "--cross-dim", paramLabel = "dx", defaultValue = "0", description = "Width of the cross head's "
+            + "rows (format version 2); 0 for a version-1 model without it (default: ${DEFAULT-VALUE}).")
+    int crossDim;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
         SyntheticModelSpec model = new SyntheticModelSpec(items, users, d, heads, dv, mlpHidden, nMax, levels,
-                codebookSize, nullKeys, taMlpHidden, seed);
+                codebookSize, nullKeys, taMlpHidden, seed, crossDim);
         try {
-            new TarqDimensions(d, heads, dv, mlpHidden, nMax, levels, codebookSize, items, users);
+            new TarqDimensions(d, heads, dv, mlpHidden, nMax, levels, codebookSize, items, users, crossDim);
         } catch (TarqDimensions.IllegalDimensionException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.key() + " " + e.getMessage());
+        }
+        if (crossDim > 0 && taMlpHidden > 0) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--cross-dim and --ta-mlp: a model has one teacher head, the cross head or the DIN-style one");
         }
         long start = System.nanoTime();
         SyntheticModel.write(model, out);

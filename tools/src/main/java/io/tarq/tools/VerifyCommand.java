@@ -19,7 +19,8 @@ final class VerifyCommand implements Callable<Integer> {
     Path model;
 
     @Option(names = "--full", description = "Also read every byte: codes < K, item.vec rows of unit length, no NaN "
-            + "or infinity, attribute tables consistent (default: ${DEFAULT-VALUE}).")
+            + "or infinity, attribute tables consistent, item.cross = W_x·item.emb + b_x within 1e-5 (default: "
+            + "${DEFAULT-VALUE}).")
     boolean full;
 
     @Spec
@@ -33,9 +34,10 @@ final class VerifyCommand implements Callable<Integer> {
             }
             TarqDimensions dims = file.dimensions();
             spec.commandLine().getOut().printf("%s: valid TARQ model, format %d (%s items, %s users, d=%d h=%d dv=%d "
-                            + "L=%d K=%d; %d tensors, %s; %s)%n",
-                    model, TarqDimensions.FORMAT_VERSION, Formats.count(dims.items()), Formats.count(dims.users()),
+                            + "L=%d K=%d%s; %d tensors, %s; %s)%n",
+                    model, dims.formatVersion(), Formats.count(dims.items()), Formats.count(dims.users()),
                     dims.d(), dims.heads(), dims.dv(), dims.levels(), dims.codebookSize(),
+                    dims.crossHead() ? " dx=" + dims.crossDim() : "",
                     file.safetensors().tensors().size(), Formats.bytes(file.safetensors().fileByteSize()),
                     full ? "contents checked" : "structure checked; --full also checks contents");
         }

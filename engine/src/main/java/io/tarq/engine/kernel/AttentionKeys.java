@@ -16,7 +16,11 @@ import java.util.Arrays;
  *   keysT  [h][dh][stride]   the same at keysT[(j·dh + t)·stride + m]                (lanes over keys)
  *   u      [h][stride]       u_j[m] at u[j·stride + m]
  *   nullK  [h][dh]           or null when the attention has no null key
+ *   crossU [stride][h][dx]   U_j[m][c] at crossU[(m·h + j)·dx + c]      (the cross head only, else null)
  * </pre>
+ * With the cross head (docs/model.md, format version 2) the same softmax weights also sum the dx-vectors
+ * {@code U_j[m] = A·Wo[:, j-block]·V_j[m]}, so that a query's cross row {@code A·(MHA(q; H) − bo)} costs n·h·dx more
+ * multiply-adds ({@link KernelSupport#attendRowsCross}); the caller fills {@code crossU} with one Linear over V.
  * Entries at m ≥ n are never read as keys (kernels mask them). A mutable holder owned by one scorer and refilled
  * every request: no allocation on the request path.
  *
@@ -41,6 +45,10 @@ public final class AttentionKeys {
     public final float[] u;
     /** The null key, [h][dh], or null. */
     public final float[] nullK;
+    /** dx, the width of the cross rows; 0 without the cross head. */
+    public final int crossDim;
+    /** U, [stride][h][dx], filled by the caller (its first n rows); null without the cross head. */
+    public final float[] crossU;
     /** Keys in use this request, 0..capacity. */
     public int n;
     /**
@@ -51,6 +59,11 @@ public final class AttentionKeys {
     public final float[] unshiftedNormSq;
 
     public AttentionKeys(int heads, int headDim, int capacity, float[] nullK) {
+        this(heads, headDim, capacity, nullK, 0);
+    }
+
+    /** Keys for an attention whose queries also get cross rows of width {@code crossDim} (0: none). */
+    public AttentionKeys(int heads, int headDim, int capacity, float[] nullK, int crossDim) {
         this.heads = heads;
         this.headDim = headDim;
         this.d = heads * headDim;
@@ -59,6 +72,8 @@ public final class AttentionKeys {
         this.keysT = new float[d * stride];
         this.u = new float[heads * stride];
         this.nullK = nullK;
+        this.crossDim = crossDim;
+        this.crossU = crossDim > 0 ? new float[stride * heads * crossDim] : null;
         this.unshiftedNormSq = new float[heads];
     }
 

@@ -39,6 +39,15 @@ public interface KernelSupport {
     void dotRowsSq8(MemorySegment codes, int stride, int[] rows, int count, float[] u, float scale, float shift, float[] out);
 
     /**
+     * Floats of {@code scores} scratch that {@link #attendRows}, {@link #attendValues} and {@link #attendRowsCross}
+     * need for {@code keys}: a score for each query of a block a key, and with the cross head a block's cross sums
+     * and softmax totals.
+     */
+    static int scoresLength(AttentionKeys keys) {
+        return SCORES_PER_KEY * keys.capacity() + (keys.crossDim > 0 ? QUERY_BLOCK * (keys.crossDim + 1) : 0);
+    }
+
+    /**
      * Queries per block of {@link #attendRows}'s query layout: four 16-lane vectors, the queries the Vector API
      * kernel scores at once (so that their components sit at fixed offsets from one index).
      */
@@ -57,12 +66,29 @@ public interface KernelSupport {
     void attendRows(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out);
 
     /**
+     * {@link #attendRows}, and for each query its cross row (the cross head, docs/model.md):
+     * {@code cross[i·dx + c] = Σ_j Σ_m softmax_j(q_j·K_jᵀ [, null])[m] · keys.crossU[(m·h + j)·dx + c]}, i.e.
+     * {@code A·(MHA(q; H) − bo)}, with {@code dx = keys.crossDim ≥ 1}. The readouts are the same as
+     * {@link #attendRows}'s within float rounding. {@code cross [count][dx]}, row-major.
+     */
+    void attendRowsCross(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out, float[] cross);
+
+    /**
      * Full attention outputs (before the output projection) of {@code count} query rows, for the attentions whose
      * output is a vector rather than a readout (the sequence block, the user attention, the DIN teacher head):
      * {@code out[i][j-block] = Σ_m softmax_j(q_j·K_jᵀ [, null])[m] · values[m][j-block]}, zero for a head with no
      * keys and no null key. {@code values [n][d]} row-major; {@code out [count][d]}. {@code scores} as for {@link #attendRows}.
      */
     void attendValues(float[] queries, int count, AttentionKeys keys, float[] values, float[] scores, float[] out);
+
+    /**
+     * The cross head's candidate term, TARQ's per-candidate gather-sum-dot:
+     * {@code out[i] = ⟨Σ_l x[(l·K + codes[l·stride + i])·dx ..+dx], crossRows[rows[i]]⟩} for {@code i < count},
+     * where {@code x [L·K][dx]} is the request's table {@code X[l][k] = A·Pz[l,k]} and {@code crossRows} the mapped
+     * {@code item.cross [N][dx]} (little-endian floats).
+     */
+    void crossScan(byte[] codes, int stride, int count, int levels, int codebookSize, float[] x, int dx,
+                   MemorySegment crossRows, int[] rows, float[] out);
 
     /** The float-table scan: {@code out[i] += Σ_l lut[l·K + codes[l·stride + i]]} for {@code i < count}. */
     void lutScanF32(byte[] codes, int stride, int count, int levels, int codebookSize, float[] lut, float[] out);

@@ -88,6 +88,32 @@ public final class ScalarKernels implements KernelSupport {
     }
 
     @Override
+    public void attendRowsCross(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out, float[] cross) {
+        attendRows(queriesT, count, keys, scores, out);
+        int d = keys.d, dh = keys.headDim, dx = keys.crossDim, heads = keys.heads, block = QUERY_BLOCK;
+        for (int i = 0; i < count; i++) {
+            int q = (i / block) * d * block + i % block;
+            int row = i * dx;
+            for (int c = 0; c < dx; c++) {
+                cross[row + c] = 0;
+            }
+            for (int j = 0; j < heads; j++) {
+                float sum = softmaxWeights(queriesT, q + j * dh * block, block, keys, j, scores);
+                if (sum == 0) {
+                    continue;
+                }
+                for (int c = 0; c < dx; c++) {
+                    float weighted = 0;
+                    for (int m = 0; m < keys.n; m++) {
+                        weighted += scores[m] * keys.crossU[(m * heads + j) * dx + c];
+                    }
+                    cross[row + c] += weighted / sum;
+                }
+            }
+        }
+    }
+
+    @Override
     public void attendValues(float[] queries, int count, AttentionKeys keys, float[] values, float[] scores, float[] out) {
         int d = keys.d, dh = keys.headDim;
         for (int i = 0; i < count; i++) {
@@ -143,6 +169,23 @@ public final class ScalarKernels implements KernelSupport {
             sum += scores[m];
         }
         return sum;
+    }
+
+    @Override
+    public void crossScan(byte[] codes, int stride, int count, int levels, int codebookSize, float[] x, int dx,
+                          MemorySegment crossRows, int[] rows, float[] out) {
+        for (int i = 0; i < count; i++) {
+            long base = (long) rows[i] * dx * Float.BYTES;
+            float dot = 0;
+            for (int c = 0; c < dx; c++) {
+                float sum = 0;
+                for (int l = 0; l < levels; l++) {
+                    sum += x[(l * codebookSize + Byte.toUnsignedInt(codes[l * stride + i])) * dx + c];
+                }
+                dot += sum * crossRows.get(Layouts.F32, base + (long) Float.BYTES * c);
+            }
+            out[i] = dot;
+        }
     }
 
     @Override

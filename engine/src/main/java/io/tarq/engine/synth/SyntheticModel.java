@@ -28,13 +28,21 @@ public final class SyntheticModel {
     private static final int ROWS_PER_TASK = 8192;
     private static final long ITEM_EMB_STREAM = 1;
     private static final long ITEM_VEC_STREAM = 2;
+    private static final long CROSS_WEIGHTS_SEED = 0x3C6EF372FE94F82BL;
 
     private final SyntheticModelSpec spec;
     private final float[] codebooks; // [L][K][d]
+    private final float[] crossItemWeight; // W_x [dx][d], or null without the cross head
+    private final float[] crossItemBias;   // b_x [dx]
 
     private SyntheticModel(SyntheticModelSpec spec) {
         this.spec = spec;
         this.codebooks = codebooks(spec);
+        // The cross weights have their own stream, so that a spec without the cross head gives the same bytes as before.
+        SplittableRandom crossRandom = new SplittableRandom(spec.seed() ^ CROSS_WEIGHTS_SEED);
+        int dx = spec.crossDim(), d = spec.d();
+        this.crossItemWeight = dx == 0 ? null : gaussian(crossRandom, dx * d, 1 / Math.sqrt(d));
+        this.crossItemBias = dx == 0 ? null : gaussian(crossRandom, dx, 0.02);
     }
 
     /** The external id of item row {@code row}: distinct, positive, not sequential. */
@@ -50,8 +58,11 @@ public final class SyntheticModel {
     /** Writes the model described by {@code spec} to {@code out}. */
     public static void write(SyntheticModelSpec spec, Path out) throws IOException {
         // Checks every dimension against the contract's limits before any work.
-        new TarqDimensions(spec.d(), spec.heads(), spec.dv(), spec.mlpHidden(), spec.nMax(), spec.levels(),
-                spec.codebookSize(), spec.items(), spec.users());
+        TarqDimensions dims = new TarqDimensions(spec.d(), spec.heads(), spec.dv(), spec.mlpHidden(), spec.nMax(),
+                spec.levels(), spec.codebookSize(), spec.items(), spec.users(), spec.crossDim());
+        if (dims.crossHead() && spec.taMlpHidden() > 0) {
+            throw new IllegalArgumentException("a model has one teacher head: the cross head or the DIN-style head, not both");
+        }
         new SyntheticModel(spec).writer().write(out);
     }
 
@@ -60,7 +71,8 @@ public final class SyntheticModel {
         SplittableRandom random = new SplittableRandom(spec.seed());
         SafetensorsWriter w = new SafetensorsWriter()
                 .metadata("format", TarqDimensions.FORMAT)
-                .metadata("format_version", Integer.toString(TarqDimensions.FORMAT_VERSION))
+                .metadata("format_version", Integer.toString(spec.crossDim() > 0
+                        ? TarqDimensions.FORMAT_VERSION_2 : TarqDimensions.FORMAT_VERSION_1))
                 .metadata("d", Integer.toString(d))
                 .metadata("heads", Integer.toString(spec.heads()))
                 .metadata("dv", Integer.toString(dv))
@@ -131,6 +143,9 @@ public final class SyntheticModel {
             w.addFloats(TarqTensors.TA_NULL_K, shape(h, dh), gaussian(random, d, 1 / Math.sqrt(dh)));
             w.addFloats(TarqTensors.RQ_NULL_K, shape(h, dh), gaussian(random, d, 1 / Math.sqrt(dh)));
         }
+        if (spec.crossDim() > 0) {
+            writeCrossHead(w, random);
+        }
         if (spec.taMlpHidden() > 0) {
             int fTa = spec.taMlpHidden();
             w.addFloats(TarqTensors.TA_MLP_0_WEIGHT, shape(fTa, 3 * d), gaussian(random, fTa * 3 * d, 1 / Math.sqrt(3 * d)));
@@ -139,6 +154,25 @@ public final class SyntheticModel {
             w.addFloats(TarqTensors.TA_MLP_2_BIAS, shape(1), gaussian(random, 1, 0.02));
         }
         return w;
+    }
+
+    /** The cross head: A, W_x, b_x and item.cross = W_x·e_i + b_x (in double, rounded once: what verify --full checks). */
+    private void writeCrossHead(SafetensorsWriter w, SplittableRandom random) {
+        int d = spec.d(), dx = spec.crossDim(), n = spec.items();
+        w.metadata("cross_dim", Integer.toString(dx));
+        w.addFloats(TarqTensors.TA_CROSS_A, shape(dx, d), gaussian(random, dx * d, 1 / Math.sqrt(d)));
+        w.addFloats(TarqTensors.TA_CROSS_ITEM_WEIGHT, shape(dx, d), crossItemWeight);
+        w.addFloats(TarqTensors.TA_CROSS_ITEM_BIAS, shape(dx), crossItemBias);
+        w.add(TarqTensors.ITEM_CROSS, DType.F32, shape(n, dx), dst -> parallelRows(n, (row, scratch) -> {
+            itemEmbedding(row, scratch.row);
+            for (int c = 0; c < dx; c++) {
+                double q = crossItemBias[c];
+                for (int t = 0; t < d; t++) {
+                    q += (double) crossItemWeight[c * d + t] * scratch.row[t];
+                }
+                dst.setAtIndex(Layouts.F32, row * dx + c, (float) q);
+            }
+        }));
     }
 
     private void attention(SafetensorsWriter w, SplittableRandom random, String prefix) {

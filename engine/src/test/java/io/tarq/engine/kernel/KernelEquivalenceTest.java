@@ -226,6 +226,95 @@ class KernelEquivalenceTest {
         }
     }
 
+    static Stream<Arguments> crossShapes() {
+        // (keys n, heads, head width, null key, dx, wide scores)
+        return Stream.of(0, 1, 7, 16, 17, 50, 65)
+                .flatMap(n -> Stream.of(Arguments.of(n, 4, 16, true, 16, false), Arguments.of(n, 4, 16, false, 1, true),
+                        Arguments.of(n, 2, 8, true, 3, false), Arguments.of(n, 4, 16, true, 64, true),
+                        Arguments.of(n, 1, 32, false, 8, false)));
+    }
+
+    /**
+     * The cross rows against the scalar twin, within rounding relative to the largest |U|; and the readouts of the
+     * same call bit for bit those of {@code attendRows} (the cross path only adds stores to it).
+     */
+    @ParameterizedTest
+    @MethodSource("crossShapes")
+    void attendRowsCross(int n, int heads, int dh, boolean nullKey, int dx, boolean wide) {
+        long seed = ROOT_SEED ^ (n * 131L + heads * 17L + dh + dx * 7919L + (nullKey ? 1 : 0) + (wide ? 2 : 0));
+        SplittableRandom random = new SplittableRandom(seed);
+        int d = heads * dh;
+        AttentionKeys keys = new AttentionKeys(heads, dh, Math.max(n, 1), nullKey ? gaussian(random, d, 1) : null, dx);
+        float[] values = gaussian(random, Math.max(n, 1) * d, 1);
+        keys.fill(gaussian(random, n * d, 1), values, gaussian(random, d, 1), n);
+        float[] u = gaussian(random, n * heads * dx, 1);
+        System.arraycopy(u, 0, keys.crossU, 0, u.length);
+        double bound = 1e-3;
+        for (float v : u) {
+            bound = Math.max(bound, Math.abs(v));
+        }
+        for (int count : new int[] {1, 9, 17, 64, 65, 200}) {
+            float[] queries = gaussian(random, count * d, wide ? 20 : 0.5);
+            float[] blocked = new float[QueryBlocks.length(count, d)];
+            QueryBlocks.block(queries, 0, count, d, blocked);
+            float[] scores = new float[KernelSupport.scoresLength(keys)];
+            float[] expectedCross = new float[count * dx];
+            float[] actualCross = new float[count * dx + 1];
+            actualCross[count * dx] = 12345f; // the kernel must not write past count rows
+            float[] expected = new float[count];
+            float[] actual = new float[count];
+            float[] readouts = new float[count];
+            scalar.attendRowsCross(blocked, count, keys, scores, expected, expectedCross);
+            panama.attendRowsCross(blocked, count, keys, scores, actual, actualCross);
+            panama.attendRows(blocked, count, keys, scores, readouts);
+            assertArrayEquals(readouts, actual, "readouts" + seed(seed));
+            assertEquals(12345f, actualCross[count * dx]);
+            for (int i = 0; i < count * dx; i++) {
+                assertEquals(expectedCross[i], actualCross[i], 2e-5 * heads * bound,
+                        "query " + i / dx + " component " + i % dx + " of " + count + seed(seed));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("sizesAndMemory")
+    void crossScan(int count, Memory memory) {
+        int catalog = 300, codebookSize = 256;
+        for (int[] shape : new int[][] {{16, 3}, {1, 1}, {7, 2}, {8, 3}, {17, 4}, {64, 8}}) {
+            int dx = shape[0], levels = shape[1];
+            long seed = ROOT_SEED ^ (count * 41L + dx * 7L + levels);
+            SplittableRandom random = new SplittableRandom(seed);
+            float[] table = gaussian(random, catalog * dx, 1);
+            float[] x = gaussian(random, levels * codebookSize * dx, 1);
+            int stride = (count + 63) & ~63;
+            byte[] codes = new byte[levels * stride];
+            for (int i = 0; i < codes.length; i++) {
+                int pick = random.nextInt(10); // codes 0 and 255 often: the ends of each level's rows
+                codes[i] = pick == 0 ? 0 : pick == 1 ? (byte) 255 : (byte) random.nextInt(256);
+            }
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment crossRows = segment(memory, arena, catalog * dx * 4L);
+                MemorySegment.copy(table, 0, crossRows, Layouts.F32, 0, table.length);
+                int[] rows = random.ints(count, 0, catalog).toArray();
+                float[] expected = new float[count];
+                float[] actual = new float[count];
+                scalar.crossScan(codes, stride, count, levels, codebookSize, x, dx, crossRows, rows, expected);
+                panama.crossScan(codes, stride, count, levels, codebookSize, x, dx, crossRows, rows, actual);
+                for (int i = 0; i < count; i++) {
+                    double bound = 0;
+                    for (int c = 0; c < dx; c++) {
+                        double sum = 0;
+                        for (int l = 0; l < levels; l++) {
+                            sum += Math.abs(x[(l * codebookSize + Byte.toUnsignedInt(codes[l * stride + i])) * dx + c]);
+                        }
+                        bound += sum * Math.abs(table[rows[i] * dx + c]);
+                    }
+                    assertEquals(expected[i], actual[i], 1e-5 * (bound + 1e-3), "candidate " + i + " dx " + dx + " L " + levels + seed(seed));
+                }
+            }
+        }
+    }
+
     /** A head whose every score is −∞ (no key to attend to) outputs zeros, whatever its values; the other heads do not. */
     @Test
     void aHeadWithOnlyMinusInfiniteScoresAttendsToNothing() {

@@ -199,7 +199,17 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         // harmlessly in their own lanes, and nothing past count is written.
         int groups = (count + FLOAT_LANES - 1) / FLOAT_LANES;
         for (int g = 0; g < groups; g += TILE) {
-            attendFourGroups(queriesT, g, count, keys, scores, out);
+            attendFourGroups(queriesT, g, count, keys, scores, out, null);
+        }
+    }
+
+    @Override
+    public void attendRowsCross(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out, float[] cross) {
+        // As attendRows, with each head's softmax weights kept in scores (they are the exponentials the readout
+        // needed anyway) and then reused for the cross rows: Σ_m weight·U_j[m], n·dx FMAs a query and head.
+        int groups = (count + FLOAT_LANES - 1) / FLOAT_LANES;
+        for (int g = 0; g < groups; g += TILE) {
+            attendFourGroups(queriesT, g, count, keys, scores, out, cross);
         }
     }
 
@@ -213,7 +223,8 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
      * Lane groups g..g+3. Scores go to {@code scores[m][4][lanes]} (group b of key m at {@code (m·4 + b)·lanes}); every
      * lane's score is a chain of dh FMAs from zero, as in the scalar twin's order of components.
      */
-    private static void attendFourGroups(float[] queriesT, int g, int count, AttentionKeys keys, float[] scores, float[] out) {
+    private static void attendFourGroups(float[] queriesT, int g, int count, AttentionKeys keys, float[] scores, float[] out,
+                                         float[] cross) {
         int n = keys.n, d = keys.d, dh = keys.headDim, lanes = FLOAT_LANES, tile = SCORE_STEP;
         float[] k = keys.keys;
         // The four groups lie side by side in one 64-query block (g is a multiple of 4): group b's component c is at
@@ -221,6 +232,11 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         int q0 = groupBase(g, d);
         for (int group = g; group < g + TILE; group++) {
             clearGroup(group, count, out);
+        }
+        boolean keep = cross != null;
+        int inverses = crossInversesAt(keys);
+        if (keep) {
+            java.util.Arrays.fill(scores, crossTileAt(keys), crossTileAt(keys) + QUERY_BLOCK * keys.crossDim, 0f);
         }
         for (int j = 0; j < keys.heads; j++) {
             int head = j * dh;
@@ -293,10 +309,93 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                 s2.intoArray(scores, at + 2 * lanes);
                 s3.intoArray(scores, at + 3 * lanes);
             }
-            addHeadReadout(queriesT, q0, keys, j, scores, 0, g, count, out);
-            addHeadReadout(queriesT, q0 + lanes, keys, j, scores, lanes, g + 1, count, out);
-            addHeadReadout(queriesT, q0 + 2 * lanes, keys, j, scores, 2 * lanes, g + 2, count, out);
-            addHeadReadout(queriesT, q0 + 3 * lanes, keys, j, scores, 3 * lanes, g + 3, count, out);
+            addHeadReadout(queriesT, q0, keys, j, scores, 0, g, count, out, keep ? inverses : -1);
+            addHeadReadout(queriesT, q0 + lanes, keys, j, scores, lanes, g + 1, count, out, keep ? inverses + lanes : -1);
+            addHeadReadout(queriesT, q0 + 2 * lanes, keys, j, scores, 2 * lanes, g + 2, count, out,
+                    keep ? inverses + 2 * lanes : -1);
+            addHeadReadout(queriesT, q0 + 3 * lanes, keys, j, scores, 3 * lanes, g + 3, count, out,
+                    keep ? inverses + 3 * lanes : -1);
+            if (keep && n > 0) {
+                addHeadCross(keys, j, scores);
+            }
+        }
+        if (keep) {
+            crossRowsOut(keys, scores, g, count, cross);
+        }
+    }
+
+    /**
+     * Where the cross path's scratch sits in {@code scores}, past the scores themselves: the tile of the four groups'
+     * cross sums {@code [TILE·lanes = 4 groups][dx][lanes]} (component-major, lanes over queries), then each group's
+     * 1/Σweights of the current head, {@code [4][lanes]}. {@link KernelSupport#scoresLength} counts both.
+     */
+    private static int crossTileAt(AttentionKeys keys) {
+        return SCORES_PER_KEY * keys.capacity();
+    }
+
+    private static int crossInversesAt(AttentionKeys keys) {
+        return crossTileAt(keys) + QUERY_BLOCK * keys.crossDim;
+    }
+
+    /**
+     * Head j's part of the four groups' cross rows: {@code tile[b][c] += (Σ_m w_m·U_j[m][c]) / Σw}, from the weights
+     * {@link #addHeadReadout} left in {@code scores}. Two components at a time: eight accumulators, four weight loads
+     * and two broadcasts a key, which fits AVX2's sixteen registers.
+     */
+    private static void addHeadCross(AttentionKeys keys, int j, float[] scores) {
+        int n = keys.n, dx = keys.crossDim, heads = keys.heads, lanes = FLOAT_LANES, step = SCORE_STEP;
+        float[] u = keys.crossU;
+        int tileAt = crossTileAt(keys), inverses = crossInversesAt(keys);
+        FloatVector inv0 = FloatVector.fromArray(FLOATS, scores, inverses);
+        FloatVector inv1 = FloatVector.fromArray(FLOATS, scores, inverses + lanes);
+        FloatVector inv2 = FloatVector.fromArray(FLOATS, scores, inverses + 2 * lanes);
+        FloatVector inv3 = FloatVector.fromArray(FLOATS, scores, inverses + 3 * lanes);
+        for (int c = 0; c < dx; c += 2) {
+            int c1 = Math.min(c + 1, dx - 1); // odd dx: the last pair computes its one component twice
+            FloatVector a00 = FloatVector.zero(FLOATS), a10 = a00, a20 = a00, a30 = a00;
+            FloatVector a01 = a00, a11 = a00, a21 = a00, a31 = a00;
+            for (int m = 0; m < n; m++) {
+                int at = m * step, row = (m * heads + j) * dx;
+                FloatVector u0 = FloatVector.broadcast(FLOATS, u[row + c]);
+                FloatVector u1 = FloatVector.broadcast(FLOATS, u[row + c1]);
+                FloatVector w = FloatVector.fromArray(FLOATS, scores, at);
+                a00 = w.fma(u0, a00);
+                a01 = w.fma(u1, a01);
+                w = FloatVector.fromArray(FLOATS, scores, at + lanes);
+                a10 = w.fma(u0, a10);
+                a11 = w.fma(u1, a11);
+                w = FloatVector.fromArray(FLOATS, scores, at + 2 * lanes);
+                a20 = w.fma(u0, a20);
+                a21 = w.fma(u1, a21);
+                w = FloatVector.fromArray(FLOATS, scores, at + 3 * lanes);
+                a30 = w.fma(u0, a30);
+                a31 = w.fma(u1, a31);
+            }
+            // tile[b][c] at tileAt + (b·dx + c)·lanes
+            int t0 = tileAt + c * lanes, t1 = tileAt + c1 * lanes, group = dx * lanes;
+            a00.fma(inv0, FloatVector.fromArray(FLOATS, scores, t0)).intoArray(scores, t0);
+            a10.fma(inv1, FloatVector.fromArray(FLOATS, scores, t0 + group)).intoArray(scores, t0 + group);
+            a20.fma(inv2, FloatVector.fromArray(FLOATS, scores, t0 + 2 * group)).intoArray(scores, t0 + 2 * group);
+            a30.fma(inv3, FloatVector.fromArray(FLOATS, scores, t0 + 3 * group)).intoArray(scores, t0 + 3 * group);
+            if (c1 != c) {
+                a01.fma(inv0, FloatVector.fromArray(FLOATS, scores, t1)).intoArray(scores, t1);
+                a11.fma(inv1, FloatVector.fromArray(FLOATS, scores, t1 + group)).intoArray(scores, t1 + group);
+                a21.fma(inv2, FloatVector.fromArray(FLOATS, scores, t1 + 2 * group)).intoArray(scores, t1 + 2 * group);
+                a31.fma(inv3, FloatVector.fromArray(FLOATS, scores, t1 + 3 * group)).intoArray(scores, t1 + 3 * group);
+            }
+        }
+    }
+
+    /** The four groups' cross tile, component-major, into rows {@code cross[i][dx]} for the queries below count. */
+    private static void crossRowsOut(AttentionKeys keys, float[] scores, int g, int count, float[] cross) {
+        int dx = keys.crossDim, lanes = FLOAT_LANES, tileAt = crossTileAt(keys);
+        int first = g * lanes, end = Math.min(count, first + TILE * lanes);
+        for (int i = first; i < end; i++) {
+            int b = (i - first) / lanes, lane = (i - first) % lanes;
+            int from = tileAt + b * dx * lanes + lane, row = i * dx;
+            for (int c = 0; c < dx; c++) {
+                cross[row + c] = scores[from + c * lanes];
+            }
         }
     }
 
@@ -318,9 +417,12 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
      * boxed (on the heap, tens of times slower). Both forms stay in this one method, which is too large for C2 to
      * inline into the scoring loops: split in two smaller ones, C2 inlined them in most JVMs, and the build then took
      * 62–65 µs instead of 45 (this form: 44–47 µs in 19 of the 21 forks measured, 62 in two).
+     *
+     * <p>{@code keepAt ≥ 0} (the cross head): the weights also go back into {@code scores} in place of their scores,
+     * and 1/Σweights to {@code scores[keepAt..+lanes)}, for {@link #addHeadCross}; −1 leaves scores as they were.
      */
     private static void addHeadReadout(float[] queriesT, int q, AttentionKeys keys, int j, float[] scores, int first,
-                                       int g, int count, float[] out) {
+                                       int g, int count, float[] out, int keepAt) {
         int n = keys.n, dh = keys.headDim, head = j * dh;
         float[] u = keys.u, nullK = keys.nullK;
         if (nullK == null && n == 0) {
@@ -346,6 +448,9 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                 FloatVector e = DeterministicMath.exp2InRange(FloatVector.fromArray(FLOATS, scores, first + m * SCORE_STEP));
                 sum = sum.add(e);
                 weighted = e.fma(FloatVector.broadcast(FLOATS, u[uRow + m]), weighted);
+                if (keepAt >= 0) {
+                    e.intoArray(scores, first + m * SCORE_STEP);
+                }
             }
         } else {
             // The largest score by compare and blend (lanewise MAX keeps Java's NaN and signed-zero rules: six
@@ -378,7 +483,13 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                 FloatVector e = DeterministicMath.exp2(FloatVector.fromArray(FLOATS, scores, first + m * SCORE_STEP).sub(max));
                 sum = sum.add(e);
                 weighted = e.fma(FloatVector.broadcast(FLOATS, u[uRow + m]), weighted);
+                if (keepAt >= 0) {
+                    e.intoArray(scores, first + m * SCORE_STEP);
+                }
             }
+        }
+        if (keepAt >= 0) {
+            FloatVector.broadcast(FLOATS, 1f).div(sum).intoArray(scores, keepAt);
         }
         FloatVector readout = weighted.div(sum);
         int i = g * FLOAT_LANES;
@@ -557,6 +668,45 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
             max = max.lanewise(VectorOperators.MAX, s, FLOATS.indexInRange(m, n));
         }
         return max.reduceLanes(VectorOperators.MAX); // exact in any order, unlike a float sum
+    }
+
+    /** Candidates whose cross rows {@link #crossScan} touches before it reads them (a few KB of lines: L1). */
+    private static final int CROSS_CHUNK = 128;
+
+    @Override
+    public void crossScan(byte[] codes, int stride, int count, int levels, int codebookSize, float[] x, int dx,
+                          MemorySegment crossRows, int[] rows, float[] out) {
+        // Each candidate's item.cross row is a random DRAM line (or a few); one load of each line of a chunk's rows
+        // first keeps many misses in flight (Java has no prefetch), then the gather-sum-dot reads them from L1.
+        // Lanes run over the dx components: L table rows summed, one FMA with the item's row, one reduction.
+        long rowBytes = (long) dx * Float.BYTES;
+        int vectorEnd = FLOATS.loopBound(dx);
+        for (int start = 0; start < count; start += CROSS_CHUNK) {
+            int end = Math.min(count, start + CROSS_CHUNK);
+            touchRows(crossRows, rowBytes, rows, start, end, out);
+            for (int i = start; i < end; i++) {
+                long base = rows[i] * rowBytes;
+                FloatVector acc = FloatVector.zero(FLOATS);
+                for (int c = 0; c < vectorEnd; c += FLOAT_LANES) {
+                    FloatVector sum = FloatVector.fromArray(FLOATS, x, (Byte.toUnsignedInt(codes[i]) * dx) + c);
+                    for (int l = 1; l < levels; l++) {
+                        int row = l * codebookSize + Byte.toUnsignedInt(codes[l * stride + i]);
+                        sum = sum.add(FloatVector.fromArray(FLOATS, x, row * dx + c));
+                    }
+                    acc = FloatVector.fromMemorySegment(FLOATS, crossRows, base + (long) Float.BYTES * c, LE).fma(sum, acc);
+                }
+                float dot = acc.reduceLanes(VectorOperators.ADD);
+                for (int c = vectorEnd; c < dx; c++) { // scalar tail
+                    float sum = 0;
+                    for (int l = 0; l < levels; l++) {
+                        sum += x[(l * codebookSize + Byte.toUnsignedInt(codes[l * stride + i])) * dx + c];
+                    }
+                    dot += sum * crossRows.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE),
+                            base + (long) Float.BYTES * c);
+                }
+                out[i] = dot;
+            }
+        }
     }
 
     @Override
