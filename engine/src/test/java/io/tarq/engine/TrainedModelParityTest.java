@@ -32,7 +32,7 @@ class TrainedModelParityTest {
     private static final int TOP = 10;
 
     static Stream<Arguments> cases() {
-        return Stream.of("readout", "din").flatMap(m -> Stream.of("scalar", "panama").map(k -> Arguments.of(m, k)));
+        return Stream.of("readout", "din", "cross").flatMap(m -> Stream.of("scalar", "panama").map(k -> Arguments.of(m, k)));
     }
 
     private static Path resource(String name) throws URISyntaxException {

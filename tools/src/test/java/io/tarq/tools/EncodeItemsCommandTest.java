@@ -65,7 +65,7 @@ class EncodeItemsCommandTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"readout", "din"})
+    @ValueSource(strings = {"readout", "din", "cross"})
     void reEncodingTheCatalogWithItsOwnAttributesReproducesTheTrainersExport(String name) throws IOException {
         Path model = fixture(name);
         Path items = dir.resolve("own.jsonl");
@@ -85,8 +85,12 @@ class EncodeItemsCommandTest {
             assertEquals(0, maxAbsDifference(vec, encodedVec), 1e-5, "item.vec: PyTorch's float32 tower against double");
             // Greedy RQ of the same e: the engine's quantizer and the exporter's agree on every code of these models.
             assertArrayEquals(bytes(original, TarqTensors.ITEM_CODES), bytes(encoded, TarqTensors.ITEM_CODES));
+            if (original.dimensions().crossHead()) {
+                float[] cross = floats(original, TarqTensors.ITEM_CROSS), encodedCross = floats(encoded, TarqTensors.ITEM_CROSS);
+                assertEquals(0, maxAbsDifference(cross, encodedCross), 1e-5, "item.cross: PyTorch's float32 W_x·e + b_x against double");
+            }
             for (TensorView t : original.safetensors().tensors()) {
-                if (!Set.of(TarqTensors.ITEM_VEC, TarqTensors.ITEM_EMB).contains(t.name())) {
+                if (!Set.of(TarqTensors.ITEM_VEC, TarqTensors.ITEM_EMB, TarqTensors.ITEM_CROSS).contains(t.name())) {
                     assertEquals(t.segment().mismatch(encoded.tensor(t.name()).segment()), -1, t.name() + " unchanged");
                 }
             }

@@ -55,7 +55,8 @@ public final class CatalogEncoder {
 
     private static final int ITEMS_PER_TASK = 1024;
     private static final Set<String> REWRITTEN = Set.of(TarqTensors.ITEM_IDS, TarqTensors.ITEM_EMB,
-            TarqTensors.ITEM_VEC, TarqTensors.ITEM_CODES, TarqTensors.ITEM_ATTR_OFFSETS, TarqTensors.ITEM_ATTR_VALUES);
+            TarqTensors.ITEM_VEC, TarqTensors.ITEM_CODES, TarqTensors.ITEM_CROSS, TarqTensors.ITEM_ATTR_OFFSETS,
+            TarqTensors.ITEM_ATTR_VALUES);
 
     private final TarqModelFile model;
     private final ItemEncoder encoder;
@@ -171,6 +172,14 @@ public final class CatalogEncoder {
                         for (int l = 0; l < levels; l++) {
                             dst.set(Layouts.U8, l * n + targetRows[i], s.codes[l]);
                         }
+                    });
+                });
+                case TarqTensors.ITEM_CROSS -> w.add(t.name(), DType.F32, new long[] {n, encoder.crossDim()}, dst -> {
+                    int dx = encoder.crossDim();
+                    MemorySegment.copy(t.segment(), 0, dst, 0, t.byteSize());
+                    forEachItem((i, s) -> {
+                        encoder.crossRow(s);
+                        MemorySegment.copy(s.cross, 0, dst, Layouts.F32, (long) targetRows[i] * dx * Float.BYTES, dx);
                     });
                 });
                 case TarqTensors.ITEM_ATTR_OFFSETS -> w.add(t.name(), DType.I64, new long[] {n + 1},

@@ -17,10 +17,12 @@ import java.lang.foreign.MemorySegment;
  *                                                        item, 0 for a new one; an empty mean is 0
  *   î   = normalize(W2·ReLU(W0·e + b0) + b2)             item.mlp.{0,2}.{weight,bias}
  *   z_l = greedy residual quantization of e              rq.codebooks
+ *   q   = W_x·e + b_x                                    ta.cross.item.{weight,bias} (the cross head only: item.cross)
  * </pre>
  * Precision, chosen so that the Python twin ({@code tarq.encode}) computes the same {@code e} bit for bit: the
  * means and E_item are computed in double (attribute rows summed in list order, then divided by their count) and
- * {@code e} is rounded to float once; the tower accumulates in double and rounds {@code î} to float once.
+ * {@code e} is rounded to float once; the tower accumulates in double and rounds {@code î} to float once; q starts
+ * from b_x in double, adds the products in index order and is rounded to float once.
  *
  * <p>Layouts: {@code w0[f_i][d]}, {@code w2[dv][f_i]} (PyTorch's {@code [out, in]}), {@code attrEmb[A][d]} read
  * from the mapped file (never copied: A may be large), {@code codebooks[L][K][d]}. Thread-safe; callers own the
@@ -37,6 +39,9 @@ public final class ItemEncoder {
     private final float[] b2;
     private final MemorySegment attrEmb;
     private final GreedyResidualQuantizer quantizer;
+    private final int crossDim;           // dx, 0 without the cross head
+    private final float[] crossWeight;    // W_x [dx][d], or null
+    private final float[] crossBias;      // b_x [dx], or null
 
     private ItemEncoder(TarqModelFile model) {
         var dims = model.dimensions();
@@ -51,6 +56,9 @@ public final class ItemEncoder {
         this.attrEmb = model.tensor(TarqTensors.ITEM_ATTR_EMB).segment();
         this.quantizer = new GreedyResidualQuantizer(model.tensor(TarqTensors.RQ_CODEBOOKS).toFloatArray(), levels,
                 dims.codebookSize(), d);
+        this.crossDim = dims.crossDim();
+        this.crossWeight = dims.crossHead() ? model.tensor(TarqTensors.TA_CROSS_ITEM_WEIGHT).toFloatArray() : null;
+        this.crossBias = dims.crossHead() ? model.tensor(TarqTensors.TA_CROSS_ITEM_BIAS).toFloatArray() : null;
     }
 
     /**
@@ -84,6 +92,11 @@ public final class ItemEncoder {
         return levels;
     }
 
+    /** dx, the width of {@code item.cross} rows; 0 for a model without the cross head. */
+    public int crossDim() {
+        return crossDim;
+    }
+
     /** Per-thread buffers. */
     public final class Scratch {
         final double[] base = new double[d];
@@ -97,6 +110,8 @@ public final class ItemEncoder {
         public final float[] vector = new float[dv];
         /** z_0..z_{L−1}. */
         public final byte[] codes = new byte[levels];
+        /** q, as written to {@code item.cross} (empty without the cross head). */
+        public final float[] cross = new float[crossDim];
     }
 
     public Scratch newScratch() {
@@ -181,6 +196,19 @@ public final class ItemEncoder {
             s.vector[m] = (float) (s.output[m] / norm);
         }
         return true;
+    }
+
+    /** Computes {@code s.cross = W_x·s.embedding + b_x}, the item's {@code item.cross} row (the cross head only). */
+    public void crossRow(Scratch s) {
+        float[] e = s.embedding;
+        for (int c = 0; c < crossDim; c++) {
+            double acc = crossBias[c];
+            int row = c * d;
+            for (int j = 0; j < d; j++) {
+                acc += (double) crossWeight[row + j] * e[j];
+            }
+            s.cross[c] = (float) acc;
+        }
     }
 
     /** Computes {@code s.codes}, the greedy RQ codes of {@code s.embedding} (the engine's quantizer). */

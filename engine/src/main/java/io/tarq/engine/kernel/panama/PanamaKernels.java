@@ -695,7 +695,7 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                     }
                     acc = FloatVector.fromMemorySegment(FLOATS, crossRows, base + (long) Float.BYTES * c, LE).fma(sum, acc);
                 }
-                float dot = acc.reduceLanes(VectorOperators.ADD);
+                float dot = DeterministicMath.sum(acc); // reduceLanes(ADD) changes its order once compiled
                 for (int c = vectorEnd; c < dx; c++) { // scalar tail
                     float sum = 0;
                     for (int l = 0; l < levels; l++) {

@@ -99,8 +99,24 @@ class DeterministicMathTest {
         MemorySegment.copy(gaussian(random, 500 * d), 0, vec, Layouts.F32, 0, 500 * d);
         int[] rows = random.ints(count, 0, 500).toArray();
         float[] u = gaussian(random, d);
+        int dx = 16, levels = 3, codebookSize = 256;
+        AttentionKeys crossKeys = new AttentionKeys(heads, dh, n, gaussian(random, d), dx);
+        crossKeys.fill(gaussian(random, n * d), gaussian(random, n * d), gaussian(random, d), n);
+        System.arraycopy(gaussian(random, n * heads * dx), 0, crossKeys.crossU, 0, n * heads * dx);
+        float[] crossScores = new float[io.tarq.engine.kernel.KernelSupport.scoresLength(crossKeys)];
+        float[] table = gaussian(random, levels * codebookSize * dx);
+        int stride = 64;
+        byte[] codes = new byte[levels * stride];
+        random.nextBytes(codes);
+        MemorySegment crossRows = MemorySegment.ofArray(new float[500 * dx]);
+        MemorySegment.copy(gaussian(random, 500 * dx), 0, crossRows, Layouts.F32, 0, 500 * dx);
 
         PanamaKernels kernels = new PanamaKernels();
+        float[] crossReadoutsCold = new float[count];
+        float[] crossCold = new float[count * dx];
+        float[] crossTermsCold = new float[count];
+        kernels.attendRowsCross(blocked, count, crossKeys, crossScores, crossReadoutsCold, crossCold);
+        kernels.crossScan(codes, stride, count, levels, codebookSize, table, dx, crossRows, rows, crossTermsCold);
         float[] readoutsCold = new float[count];
         float[] valuesCold = new float[count * d];
         float[] dotsCold = new float[count];
@@ -111,7 +127,12 @@ class DeterministicMathTest {
         float[] readouts = new float[count];
         float[] attended = new float[count * d];
         float[] dots = new float[count];
+        float[] crossReadouts = new float[count];
+        float[] cross = new float[count * dx];
+        float[] crossTerms = new float[count];
         for (int i = 0; i < 3000; i++) {
+            kernels.attendRowsCross(blocked, count, crossKeys, crossScores, crossReadouts, cross);
+            kernels.crossScan(codes, stride, count, levels, codebookSize, table, dx, crossRows, rows, crossTerms);
             kernels.attendRows(blocked, count, keys, scores, readouts);
             kernels.attendValues(queries, count, keys, values, scores, attended);
             kernels.dotRows(vec, d, rows, count, u, 1.5f, 0.25f, dots);
@@ -119,6 +140,9 @@ class DeterministicMathTest {
         assertArrayEquals(readoutsCold, readouts);
         assertArrayEquals(valuesCold, attended);
         assertArrayEquals(dotsCold, dots);
+        assertArrayEquals(crossReadoutsCold, crossReadouts);
+        assertArrayEquals(crossCold, cross);
+        assertArrayEquals(crossTermsCold, crossTerms);
     }
 
     private static float[] gaussian(SplittableRandom random, int n) {
