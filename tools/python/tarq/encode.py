@@ -7,12 +7,15 @@ For each item ``(id, [external attribute ids])`` (docs/model-format.md, "Encodin
     e      = E_item + mean(E_attr[attrs])                   -> item.emb
     vec    = normalize(W2 . relu(W0 . e + b0) + b2)         -> item.vec   (item.mlp.{0,2})
     codes  = greedy_rq(e, rq.codebooks)                      -> item.codes
+    q      = W_x . e + b_x                                   -> item.cross (format version 2: the cross head)
 
 Replaced items keep their row; new items are appended in input order; the attribute CSR is rebuilt; every other
 tensor is kept. The means and E_item are computed in float64, the attribute rows summed in list order then divided
 by their count, and e is rounded to float32 once: the Java engine (``io.tarq.engine.catalog.ItemEncoder``) does the
 same operations in the same order, so both produce the same e bit for bit. The tower runs in float64 and rounds
-the unit vector to float32 once.
+the unit vector to float32 once. ``item.cross`` is :func:`tarq.model_file.cross_rows` of the float32 e (float64
+products and sums, bias first then the d columns in order, rounded to float32 once): bit for bit the trainer's
+export and the Java encoder.
 
 Command line (the same input and output as the Java command)::
 
@@ -151,6 +154,10 @@ def encode_items(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str],
     new_codes[:, :n] = tensors["item.codes"]
     new_codes[:, targets_arr] = codes
     result["item.codes"] = new_codes
+    if dims.cross_dim is not None:
+        result["item.cross"] = grown("item.cross", (dims.cross_dim,), np.float32)
+        result["item.cross"][targets_arr] = model_file.cross_rows(emb, tensors["ta.cross.item.weight"],
+                                                                  tensors["ta.cross.item.bias"])
 
     lists = [values[offsets[r] : offsets[r + 1]] for r in range(n)] + [None] * added
     for target, rows in zip(targets, new_rows):

@@ -1,13 +1,19 @@
 """The TARQ layer over safetensors: what a TARQ model file must hold, the checks, and a synthetic model.
 
 The tensor names, shapes and metadata keys are those of ``docs/model-format.md`` ("The TARQ layer"), which follows
-the contract ``shared/design/tarq-model.md``. :func:`check` is what the Java ``TarqModelFile.open`` checks (metadata,
+the contract ``docs/model.md``. :func:`check` is what the Java ``TarqModelFile.open`` checks (metadata,
 presence, dtype and shape of every tensor), :func:`check_ids` the id uniqueness it finds while building its indexes,
 and :func:`check_contents` what ``verify --full`` adds by reading every byte.
 
+Format versions: this reader serves 1 and 2. Version 2 is exactly a file with the contract's cross head
+(:data:`CROSS_HEAD`, metadata ``cross_dim``); version 1 is every file without it. The two are kept apart both ways,
+each with one line naming the tensor or metadata key at fault: a version-1 file must not carry the cross head (a
+version-1 reader would serve it without its cross term, silently wrong), and a version-2 file must carry all of it.
+:func:`cross_rows` is the one definition of ``item.cross`` that every writer uses (bit for bit the Java writers').
+
 Command line::
 
-    python3 -m tarq.model_file synth --out FILE [--items N] [--seed S] [--null-keys] [--ta-mlp] ...
+    python3 -m tarq.model_file synth --out FILE [--items N] [--seed S] [--null-keys] [--ta-mlp | --cross-dim DX] ...
     python3 -m tarq.model_file verify FILE [--full]
 """
 
@@ -25,25 +31,34 @@ from . import safetensors_np
 from .safetensors_np import SafetensorsError
 
 __all__ = [
+    "CROSS_HEAD",
+    "CROSS_TOLERANCE",
+    "CROSS_VERSION",
     "DIMENSION_KEYS",
     "FORMAT",
     "FORMAT_VERSION",
     "OPTIONAL_GROUPS",
     "PRODUCER",
+    "READ_VERSIONS",
     "REQUIRED",
     "Dimensions",
     "TensorSpec",
     "check",
     "check_contents",
     "check_ids",
+    "cross_rows",
+    "format_version",
     "greedy_rq",
     "synth_model",
 ]
 
 FORMAT = "tarq"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest version this reader reads
+CROSS_VERSION = 2  # the version of a file with the cross head; a file without it is version 1
+READ_VERSIONS = (1, 2)
 PRODUCER = f"tarq-python {__version__}"
 UNIT_TOLERANCE = 1e-3  # |‖item.vec[i]‖ − 1| allowed by verify --full
+CROSS_TOLERANCE = 1e-5  # |item.cross − (W_x·item.emb + b_x)| allowed by verify --full, times max(1, |expected|)
 
 # Metadata key -> (shape symbol, smallest, largest, must be a multiple of). `heads` must also divide d.
 DIMENSION_KEYS: dict[str, tuple[str, int, int, int]] = {
@@ -75,6 +90,8 @@ class Dimensions:
     codebook_size: int
     items: int
     users: int
+    format_version: int = 1
+    cross_dim: int | None = None  # dx, in a version-2 file (the cross head)
     ta_mlp_hidden: int | None = None  # f_ta, when the file has the DIN teacher head
     item_mlp_hidden: int | None = None  # f_i, when the file has the item tower
     attributes: int | None = None  # A, when the file has item attributes
@@ -89,6 +106,8 @@ class Dimensions:
         """Values of the shape symbols used in :data:`REQUIRED` and :data:`OPTIONAL_GROUPS`."""
         env = {"dh": self.dh}
         env.update({symbol: getattr(self, key) for key, (symbol, *_) in DIMENSION_KEYS.items()})
+        if self.cross_dim is not None:
+            env["dx"] = self.cross_dim
         for symbol, attribute in _FREE_SYMBOLS.items():
             if getattr(self, attribute) is not None:
                 env[symbol] = getattr(self, attribute)
@@ -185,6 +204,20 @@ OPTIONAL_GROUPS: dict[str, tuple[TensorSpec, ...]] = {
 }
 
 
+# The cross head (format version 2): all four in a version-2 file, none in a version-1 file. dx is metadata cross_dim.
+CROSS_HEAD: tuple[TensorSpec, ...] = (
+    TensorSpec("ta.cross.a", ("dx", "d")),
+    TensorSpec("ta.cross.item.weight", ("dx", "d")),
+    TensorSpec("ta.cross.item.bias", ("dx",)),
+    TensorSpec("item.cross", ("N", "dx")),
+)
+
+
+def format_version(cross_head: bool) -> int:
+    """The ``format_version`` a writer puts in a file with or without the cross head."""
+    return CROSS_VERSION if cross_head else 1
+
+
 # ----------------------------------------------------------------------------------------------------------- checks
 
 
@@ -200,6 +233,7 @@ def check(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str], path) 
         if spec.name not in tensors:
             raise SafetensorsError(path, "missing (a required tensor)", tensor=spec.name)
         _check_tensor(spec, tensors[spec.name], env, path)
+    _check_cross_head(tensors, dims, env, path)
 
     present_groups = []
     for group, specs in OPTIONAL_GROUPS.items():
@@ -216,6 +250,26 @@ def check(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str], path) 
     return replace(dims, optional=tuple(present_groups), **bound)
 
 
+def _check_cross_head(tensors: Mapping[str, np.ndarray], dims: Dimensions, env: dict[str, int], path) -> None:
+    """The cross head's tensors: none in a version-1 file, all of them (and no DIN head) in a version-2 file."""
+    if dims.cross_dim is None:
+        present = [spec.name for spec in CROSS_HEAD if spec.name in tensors]
+        if present:
+            raise SafetensorsError(path, f"present in a format_version {dims.format_version} file: the cross head "
+                                         f"needs format_version {CROSS_VERSION} (a version-1 reader would score "
+                                         "without its cross term)", tensor=present[0])
+        return
+    din = [spec.name for spec in OPTIONAL_GROUPS["ta.mlp"] if spec.name in tensors]
+    if din:
+        raise SafetensorsError(path, f"present in a format_version {CROSS_VERSION} file: the cross head replaces the "
+                                     "DIN teacher head", tensor=din[0])
+    for spec in CROSS_HEAD:
+        if spec.name not in tensors:
+            raise SafetensorsError(path, f"missing (format_version {CROSS_VERSION} has the cross head)",
+                                   tensor=spec.name)
+        _check_tensor(spec, tensors[spec.name], env, path)
+
+
 def _check_metadata(metadata: Mapping[str, str], path) -> Dimensions:
     def fail(key, fault):
         raise SafetensorsError(path, fault, key=key)
@@ -225,10 +279,11 @@ def _check_metadata(metadata: Mapping[str, str], path) -> Dimensions:
     if metadata["format"] != FORMAT:
         fail("format", f"is {metadata['format']!r}, expected {FORMAT!r}: not a TARQ model")
     version = _decimal(metadata, "format_version", fail)
+    readable = " and ".join(str(v) for v in READ_VERSIONS)
     if version > FORMAT_VERSION:
-        fail("format_version", f"{version}: the file is newer than this reader (format_version {FORMAT_VERSION})")
-    if version != FORMAT_VERSION:
-        fail("format_version", f"{version} is not a TARQ format version (this reader reads {FORMAT_VERSION})")
+        fail("format_version", f"{version}: the file is newer than this reader (it reads {readable})")
+    if version not in READ_VERSIONS:
+        fail("format_version", f"{version} is not a TARQ format version (this reader reads {readable})")
 
     values = {}
     for key, (_, low, high, multiple) in DIMENSION_KEYS.items():
@@ -240,9 +295,25 @@ def _check_metadata(metadata: Mapping[str, str], path) -> Dimensions:
         values[key] = value
     if values["d"] % values["heads"]:
         fail("heads", f"{values['heads']} does not divide d = {values['d']}")
+    cross_dim = _cross_dim(metadata, version, values["d"], fail)
     if "producer" not in metadata:
         fail("producer", "missing (what wrote the file, with its version)")
-    return Dimensions(**values)
+    return Dimensions(**values, format_version=version, cross_dim=cross_dim)
+
+
+def _cross_dim(metadata: Mapping[str, str], version: int, d: int, fail) -> int | None:
+    """dx: ``cross_dim`` of a version-2 file, in 1..d; None for version 1, which must not have the key."""
+    if version < CROSS_VERSION:
+        if "cross_dim" in metadata:
+            fail("cross_dim", f"set in a format_version {version} file: the cross head needs format_version "
+                              f"{CROSS_VERSION} (a version-1 reader would score without its cross term)")
+        return None
+    if "cross_dim" not in metadata:
+        fail("cross_dim", f"missing (format_version {CROSS_VERSION} has the cross head, and cross_dim is its width dx)")
+    value = _decimal(metadata, "cross_dim", fail)
+    if not 1 <= value <= d:
+        fail("cross_dim", f"{value} is outside 1..{d} (1..d)")
+    return value
 
 
 def _decimal(metadata: Mapping[str, str], key: str, fail) -> int:
@@ -299,7 +370,8 @@ def _check_unique(ids: np.ndarray, name: str, path) -> None:
 
 def check_contents(tensors: Mapping[str, np.ndarray], dims: Dimensions, path) -> None:
     """The ``verify --full`` checks, reading every byte: ids unique, every F32 tensor finite, codes < K, item.vec
-    rows of unit length (within 1e-3), and the attribute CSR well formed with unique attribute ids.
+    rows of unit length (within 1e-3), the attribute CSR well formed with unique attribute ids, and in a version-2
+    file ``item.cross`` equal to W_x·item.emb + b_x (:func:`_check_cross_rows`).
 
     Large tensors are scanned in blocks so that no full-size temporary is made.
     """
@@ -327,6 +399,33 @@ def check_contents(tensors: Mapping[str, np.ndarray], dims: Dimensions, path) ->
 
     if "item.attr" in dims.optional:
         _check_attributes(tensors, dims, path)
+    if dims.cross_dim is not None:
+        _check_cross_rows(tensors, path)
+
+
+def _check_cross_rows(tensors, path) -> None:
+    """``item.cross`` is derived data (like ``item.vec``): each element within CROSS_TOLERANCE·max(1, |expected|) of
+    expected = W_x·item.emb + b_x, computed in float64 from the stored float32 tensors.
+
+    The tolerance is absolute up to magnitude 1 and relative above it: a correct writer's only error is its float32
+    rounding (and, for a writer that accumulates in float32, d roundings), which grows with the value; a fixed absolute
+    bound would refuse correctly rounded large values (float32's spacing passes 1e-5 at 128), a purely relative one
+    would refuse correct values near 0. The expected values come from one float64 matrix product, in whatever order
+    BLAS sums: any order is far inside the tolerance.
+    """
+    weight = tensors["ta.cross.item.weight"].astype(np.float64)
+    bias = tensors["ta.cross.item.bias"].astype(np.float64)
+    emb = tensors["item.emb"]
+    for start, stored in _blocks(tensors["item.cross"], rows=True):
+        expected = emb[start : start + stored.shape[0]].astype(np.float64) @ weight.T + bias
+        allowed = CROSS_TOLERANCE * np.maximum(1.0, np.abs(expected))
+        bad = np.argwhere(~(np.abs(stored - expected) <= allowed))  # written so that NaN fails too
+        if bad.size:
+            row, column = bad[0]
+            raise SafetensorsError(path, f"row {start + row} is not W_x·item.emb[{start + row}] + b_x "
+                                         f"(ta.cross.item.weight, ta.cross.item.bias): column {column} holds "
+                                         f"{stored[row, column]:.9g}, expected {expected[row, column]:.9g} (allowed: "
+                                         f"{CROSS_TOLERANCE:g}·max(1, |expected|))", tensor="item.cross")
 
 
 def _check_attributes(tensors, dims: Dimensions, path) -> None:
@@ -398,6 +497,40 @@ def greedy_rq(emb: np.ndarray, codebooks: np.ndarray) -> np.ndarray:
     return codes
 
 
+# ------------------------------------------------------------------------------------------------------ cross head
+
+
+def cross_rows(emb: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """q_i = W_x·e_i + b_x for the rows e_i of ``emb`` [n, d]: ``item.cross`` rows [n, dx], float32.
+
+    The arithmetic is fixed so that every writer (the trainer's export, :mod:`tarq.encode`, the Java engine's
+    ``encode-items``) produces the same bits. Per item and output k::
+
+        acc = (double) b_x[k]
+        for j = 0 .. d-1:  acc += (double) W_x[k, j] * (double) e[j]      # j ascending
+        q[k] = (float) acc                                               # rounded once, to nearest
+
+    The product of two float32 values is exact in float64 (48 significant bits of 53), so each step rounds once,
+    and a fused multiply-add gives the same result as a multiply then an add: only the order of the sums matters,
+    and it is the one above (bias first, then j ascending). Not a BLAS product, whose summation order is its own.
+    Computed in blocks of rows, a column j at a time (vectorized over the rows and the dx outputs).
+    """
+    emb = np.asarray(emb, np.float32)
+    weight = np.asarray(weight, np.float32)
+    bias = np.asarray(bias, np.float32)
+    if emb.ndim != 2 or weight.ndim != 2 or weight.shape[1] != emb.shape[1] or bias.shape != (weight.shape[0],):
+        raise ValueError(f"emb {emb.shape}, weight {weight.shape} and bias {bias.shape} are not [n, d], [dx, d], [dx]")
+    columns = weight.T.astype(np.float64)  # [d, dx]: column j of W_x as a row
+    out = np.empty((emb.shape[0], weight.shape[0]), np.float32)
+    for start, block in _blocks(emb, rows=True, elements=1 << 18):
+        acc = np.repeat(bias.astype(np.float64)[None, :], block.shape[0], axis=0)
+        e = block.astype(np.float64)
+        for j in range(emb.shape[1]):
+            acc += e[:, j : j + 1] * columns[j]
+        out[start : start + block.shape[0]] = acc
+    return out
+
+
 # ------------------------------------------------------------------------------------------------ synthetic models
 
 
@@ -418,6 +551,7 @@ def synth_model(
     ta_mlp_hidden: int | None = None,
     item_tower: bool = False,
     attributes: int = 0,
+    cross_dim: int = 0,
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """A small valid TARQ model with random weights: (tensors, metadata), ready for :func:`safetensors_np.write`.
 
@@ -426,11 +560,14 @@ def synth_model(
     1000 + i; user row 0 (the unknown user) has id 0, the others distinct ids. Options add the null keys, the DIN
     teacher head (``ta.mlp.*``, hidden width ``ta_mlp_hidden`` or ``mlp_hidden``), the item tower (``item.vec`` is
     then normalize(MLP_item(e_i))) and ``attributes`` > 0 item attributes (``item.emb`` is then E_item[i] plus the
-    mean of the item's attribute embeddings, as the contract's exporter computes it).
+    mean of the item's attribute embeddings, as the contract's exporter computes it). ``cross_dim`` > 0 makes it a
+    version-2 file with the cross head of that width (``item.cross`` by :func:`cross_rows`); it excludes ``ta_mlp``.
     """
+    if cross_dim and ta_mlp:
+        raise ValueError("the cross head (cross_dim) and the DIN teacher head (ta_mlp) exclude each other")
     metadata = {
         "format": FORMAT,
-        "format_version": str(FORMAT_VERSION),
+        "format_version": str(format_version(cross_head=bool(cross_dim))),
         "d": str(d),
         "heads": str(heads),
         "dv": str(dv),
@@ -440,6 +577,7 @@ def synth_model(
         "codebook_size": str(codebook_size),
         "items": str(items),
         "users": str(users),
+        **({"cross_dim": str(cross_dim)} if cross_dim else {}),
         "producer": PRODUCER,
         "synthetic_seed": str(seed),
     }
@@ -514,6 +652,10 @@ def synth_model(
         hidden = ta_mlp_hidden or mlp_hidden
         t["ta.mlp.0.weight"], t["ta.mlp.0.bias"] = linear(hidden, 3 * d)
         t["ta.mlp.2.weight"], t["ta.mlp.2.bias"] = linear(1, hidden)
+    if cross_dim:
+        t["ta.cross.a"] = normal((cross_dim, d), 1 / np.sqrt(d))
+        t["ta.cross.item.weight"], t["ta.cross.item.bias"] = linear(cross_dim, d)
+        t["item.cross"] = cross_rows(emb, t["ta.cross.item.weight"], t["ta.cross.item.bias"])
     t.update(tower)
     if attr:
         t.update(attr)
@@ -525,9 +667,10 @@ def synth_model(
 
 def _describe(path, dims: Dimensions, tensor_count: int, full: bool) -> str:
     optional = ", ".join(dims.optional) or "none"
-    return (f"OK {path}: TARQ format_version {FORMAT_VERSION}, N={dims.items} U={dims.users} d={dims.d} "
+    cross = f" cross_dim={dims.cross_dim}" if dims.cross_dim is not None else ""
+    return (f"OK {path}: TARQ format_version {dims.format_version}, N={dims.items} U={dims.users} d={dims.d} "
             f"heads={dims.heads} dv={dims.dv} f={dims.mlp_hidden} n_max={dims.n_max} L={dims.levels} "
-            f"K={dims.codebook_size}, {tensor_count} tensors, optional: {optional}, "
+            f"K={dims.codebook_size}{cross}, {tensor_count} tensors, optional: {optional}, "
             + ("contents checked" if full else "contents not checked (--full reads every byte)"))
 
 
@@ -563,6 +706,8 @@ def main(argv=None) -> int:
     synth.add_argument("--ta-mlp", action="store_true", help="add the DIN teacher head ta.mlp.*")
     synth.add_argument("--item-tower", action="store_true", help="add item.mlp.* (item.vec computed by it)")
     synth.add_argument("--attributes", type=int, default=0, metavar="A", help="add A item attributes")
+    synth.add_argument("--cross-dim", type=int, default=0, metavar="DX",
+                       help="add the cross head of width DX (a format_version 2 file; not with --ta-mlp)")
 
     verify_cmd = commands.add_parser("verify", help="check a TARQ model file; one line on stdout, exit 0 if valid")
     verify_cmd.add_argument("file")
@@ -575,7 +720,7 @@ def main(argv=None) -> int:
                 items=args.items, users=args.users, d=args.d, heads=args.heads, dv=args.dv,
                 mlp_hidden=args.mlp_hidden, n_max=args.n_max, levels=args.levels,
                 codebook_size=args.codebook_size, seed=args.seed, null_keys=args.null_keys, ta_mlp=args.ta_mlp,
-                item_tower=args.item_tower, attributes=args.attributes,
+                item_tower=args.item_tower, attributes=args.attributes, cross_dim=args.cross_dim,
             )
             safetensors_np.write(args.out, tensors, metadata)
             print(f"wrote {args.out}: {len(tensors)} tensors, N={args.items} U={args.users} d={args.d}")

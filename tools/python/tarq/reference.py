@@ -1,8 +1,12 @@
 """The contract's forward pass on a model file, in float64 numpy: the oracle the trainer's export is checked with.
 
-Written from ``shared/design/tarq-model.md`` alone (not from the torch modules), request semantics included:
+Written from ``docs/model.md`` alone (not from the torch modules), request semantics included:
 unknown user -> row 0, unknown behaviours dropped and the newest ``n_max`` kept, unknown candidates an error.
-It scores TARQ from the codes in the file (``item.codes``), as the engine does.
+It scores TARQ from the codes in the file (``item.codes``), as the engine does, but with the contract's formulas
+as written, not through the serving identity or tables: the personalized codebook Pz, the student's output
+ĥ = Σ_l Pz[l, z_l(i)], then ⟨ĥ, r_u⟩. With the cross head (format version 2) both logits add ⟨A·x, q_i⟩ for
+x = t (teacher) and x = ĥ (student), with A and q_i = W_x·e_i + b_x computed here from ``ta.cross.*`` and
+``item.emb``: the file's precomputed ``item.cross`` is not read, so a wrong one shows as a difference.
 """
 
 from __future__ import annotations
@@ -81,16 +85,24 @@ class Reference:
         r_u = t["ta.readout.weight"] @ v_u + t["ta.readout.bias"]
         e = t["item.emb"][cand]
         tt = t["head.tau"][0] * (t["item.vec"][cand] @ u_hat) + t["head.beta"][0]
-        ta_out = self._mha("ta.attn", e, h)
+        ta_out = self._mha("ta.attn", e, h)  # t(u, i) [C, d]
         if "ta.mlp.0.weight" in t:
             hid = np.maximum(np.concatenate([ta_out, e * ta_out, e], axis=1) @ t["ta.mlp.0.weight"].T
                              + t["ta.mlp.0.bias"], 0)
             ta = tt + (hid @ t["ta.mlp.2.weight"].T + t["ta.mlp.2.bias"])[:, 0]
         else:
-            ta = tt + ta_out @ r_u
+            ta = tt + ta_out @ r_u + self._cross_term(ta_out, e)
         codes = t["item.codes"][:, cand]  # [L, C]
-        tarq = tt.copy()
-        for level in range(codes.shape[0]):
-            pz = self._mha("rq.attn", t["rq.codebooks"][level], h, level)  # [K, d]
-            tarq += (pz @ r_u)[codes[level]]
+        pz = [self._mha("rq.attn", t["rq.codebooks"][level], h, level) for level in range(codes.shape[0])]  # [K, d]
+        h_hat = sum(pz[level][codes[level]] for level in range(codes.shape[0]))  # ĥ(u, i) [C, d]
+        tarq = tt + h_hat @ r_u + self._cross_term(h_hat, e)
         return {"tt": tt, "ta": ta, "tarq": tarq}
+
+    def _cross_term(self, x, e) -> np.ndarray | float:
+        """⟨A·x, q_i⟩ [C] for attention outputs x [C, d] of candidates with embeddings e [C, d]; 0 without the cross
+        head (format version 1)."""
+        t = self.t
+        if "ta.cross.a" not in t:
+            return 0.0
+        q = e @ t["ta.cross.item.weight"].T + t["ta.cross.item.bias"]  # q_i = W_x·e_i + b_x [C, dx]
+        return ((x @ t["ta.cross.a"].T) * q).sum(axis=1)  # A·x [C, dx]

@@ -5,12 +5,16 @@ one line naming the item."""
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
 
 from tarq import encode, model_file, safetensors_np
 from tarq.encode import EncodeError, encode_items
+
+PARITY_CROSS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "engine", "src", "test",
+                            "resources", "parity", "cross.safetensors")
 
 
 def own_items(t):
@@ -61,6 +65,47 @@ def test_re_encoding_a_trained_export_with_its_own_attributes_reproduces_it(trai
     assert "item.mlp.0.weight" in t and "item.attr.ids" in t
     after, _ = encode_items(t, m, own_items(t))
     assert_reproduces(t, after)
+
+
+@pytest.fixture(scope="module")
+def crossed():
+    return model_file.synth_model(items=800, d=32, dv=16, codebook_size=32, seed=6, item_tower=True, attributes=30,
+                                  cross_dim=8)
+
+
+def test_re_encoding_a_cross_head_model_reproduces_item_cross_bit_for_bit(crossed):
+    t, m = crossed
+    after, meta = encode_items(t, m, own_items(t))
+    assert_reproduces(t, after)
+    assert after["item.cross"].tobytes() == t["item.cross"].tobytes()
+    assert (meta["format_version"], meta["cross_dim"]) == ("2", "8")
+
+
+def test_re_encoding_the_trained_cross_fixture_reproduces_its_export():
+    """The committed parity fixture with the cross head: the trainer's export wrote item.cross with the same
+    arithmetic (tarq.model_file.cross_rows) that encoding uses, so its own items give back the same bytes."""
+    t, m = safetensors_np.read(PARITY_CROSS, mmap=False)
+    after, _ = encode_items(t, m, own_items(t))
+    assert_reproduces(t, after)
+    assert after["item.cross"].tobytes() == t["item.cross"].tobytes()
+
+
+def test_new_and_replaced_items_get_their_cross_rows(crossed):
+    t, m = crossed
+    n, attr_ids = len(t["item.ids"]), t["item.attr.ids"]
+    items = [(int(t["item.ids"][5]), [int(attr_ids[1])]), (77, [int(attr_ids[2]), int(attr_ids[9])]), (78, [])]
+    after, meta = encode_items(t, m, items)
+    model_file.check_contents(after, model_file.check(after, meta, "<after>"), "<after>")
+    assert after["item.cross"].shape == (n + 2, 8)
+    changed = [5, n, n + 1]
+    expected = model_file.cross_rows(after["item.emb"][changed], t["ta.cross.item.weight"], t["ta.cross.item.bias"])
+    assert after["item.cross"][changed].tobytes() == expected.tobytes()
+    assert not np.array_equal(after["item.cross"][5], t["item.cross"][5])
+    np.testing.assert_array_equal(after["item.cross"][n + 1], t["ta.cross.item.bias"])  # e = 0: q = b_x
+    kept = [r for r in range(n) if r != 5]
+    np.testing.assert_array_equal(after["item.cross"][kept], t["item.cross"][kept])
+    w, b = t["ta.cross.item.weight"].astype(np.float64), t["ta.cross.item.bias"].astype(np.float64)
+    np.testing.assert_allclose(after["item.cross"][changed], after["item.emb"][changed] @ w.T + b, atol=1e-6)
 
 
 def test_replace_in_place_and_append_in_input_order(synth):

@@ -152,9 +152,11 @@ def test_extra_tensors_and_metadata_are_ignored(plain):
     [
         ("format", "gguf", "metadata key format: is 'gguf', expected 'tarq'"),
         ("format", None, "metadata key format: missing"),
-        ("format_version", "2", "metadata key format_version: 2: the file is newer than this reader"),
+        ("format_version", "3", "metadata key format_version: 3: the file is newer than this reader (it reads 1 and "
+                                "2)"),
         ("format_version", "10", "newer than this reader"),
-        ("format_version", "0", "metadata key format_version: 0 is not a TARQ format version"),
+        ("format_version", "0", "metadata key format_version: 0 is not a TARQ format version (this reader reads 1 "
+                                "and 2)"),
         ("format_version", "01", "metadata key format_version: '01' is not a decimal number"),
         ("format_version", "1.0", "not a decimal number"),
         ("format_version", None, "metadata key format_version: missing"),
@@ -256,6 +258,173 @@ def test_free_dimension_must_agree_within_its_group(everything):
     tensors, metadata = copy(everything)
     tensors["ta.mlp.0.bias"] = np.zeros(25, np.float32)  # f_ta = 24 from ta.mlp.0.weight
     raises(tensors, metadata, "tensor ta.mlp.0.bias: shape [25], expected [f_ta] = [24]")
+
+
+# ------------------------------------------------------------------------------------- the cross head (version 2)
+
+
+@pytest.fixture(scope="module")
+def crossed():
+    return mf.synth_model(seed=5, null_keys=True, item_tower=True, attributes=12, cross_dim=8)
+
+
+def test_cross_head_table_matches_the_documented_names():
+    assert [(s.name, s.shape_text(), s.dtype) for s in mf.CROSS_HEAD] == [
+        ("ta.cross.a", "[dx, d]", "F32"), ("ta.cross.item.weight", "[dx, d]", "F32"),
+        ("ta.cross.item.bias", "[dx]", "F32"), ("item.cross", "[N, dx]", "F32")]
+    assert (mf.format_version(cross_head=False), mf.format_version(cross_head=True)) == (1, 2)
+    assert mf.READ_VERSIONS == (1, 2) and mf.FORMAT_VERSION == mf.CROSS_VERSION == 2
+
+
+def test_version_1_files_stay_version_1(plain, everything):
+    for tensors, metadata in (plain, everything):
+        dims = mf.check(tensors, metadata, PATH)
+        assert metadata["format_version"] == "1" and "cross_dim" not in metadata
+        assert (dims.format_version, dims.cross_dim) == (1, None)
+
+
+def test_synth_model_with_the_cross_head_passes_every_check(crossed):
+    tensors, metadata = crossed
+    dims = mf.check(tensors, metadata, PATH)
+    mf.check_contents(tensors, dims, PATH)
+    assert metadata["format_version"] == "2" and metadata["cross_dim"] == "8"
+    assert (dims.format_version, dims.cross_dim) == (2, 8)
+    assert tensors["ta.cross.a"].shape == (8, 16) and tensors["item.cross"].shape == (200, 8)
+    np.testing.assert_array_equal(tensors["item.cross"], mf.cross_rows(
+        tensors["item.emb"], tensors["ta.cross.item.weight"], tensors["ta.cross.item.bias"]))
+    with pytest.raises(ValueError, match="exclude each other"):
+        mf.synth_model(cross_dim=8, ta_mlp=True)
+
+
+@pytest.mark.parametrize("dx", [1, 16])
+def test_cross_dim_limits_are_inclusive(dx):
+    tensors, metadata = mf.synth_model(items=30, cross_dim=dx)
+    mf.check_contents(tensors, mf.check(tensors, metadata, PATH), PATH)
+
+
+def documented_cross_rows(emb, weight, bias):
+    """cross_rows' documented arithmetic, one element at a time in Python floats (IEEE doubles)."""
+    out = np.zeros((emb.shape[0], weight.shape[0]), np.float32)
+    for i, e in enumerate(emb):
+        for k, w in enumerate(weight):
+            acc = float(bias[k])
+            for j in range(len(e)):
+                acc += float(w[j]) * float(e[j])
+            out[i, k] = np.float32(acc)
+    return out
+
+
+@pytest.mark.parametrize("seed, n, d, dx", [(0, 7, 16, 8), (1, 3, 64, 64), (2, 5, 48, 1)])
+def test_cross_rows_follow_the_documented_arithmetic_bit_for_bit(seed, n, d, dx):
+    rng = np.random.default_rng(seed)
+    emb = (rng.standard_normal((n, d)) * 10.0 ** rng.integers(-3, 3, (n, d))).astype(np.float32)  # mixed magnitudes
+    weight = rng.standard_normal((dx, d)).astype(np.float32)
+    bias = rng.standard_normal(dx).astype(np.float32)
+    got = mf.cross_rows(emb, weight, bias)
+    assert got.dtype == np.float32 and got.shape == (n, dx)
+    assert got.tobytes() == documented_cross_rows(emb, weight, bias).tobytes()
+
+
+def test_cross_rows_are_the_same_in_blocks():
+    rng = np.random.default_rng(3)
+    emb = rng.standard_normal((20_000, 16)).astype(np.float32)  # more than one block of 2^18 elements
+    weight, bias = rng.standard_normal((4, 16)).astype(np.float32), rng.standard_normal(4).astype(np.float32)
+    whole = mf.cross_rows(emb, weight, bias)
+    assert whole[-3:].tobytes() == mf.cross_rows(emb[-3:], weight, bias).tobytes()
+    with pytest.raises(ValueError, match="are not"):
+        mf.cross_rows(emb, weight[:, :8], bias)
+
+
+@pytest.mark.parametrize("change, fragment", [
+    # A version-1 file must not carry any of the cross head (a version-1 reader would drop its term silently).
+    (lambda t, m: m.update(cross_dim="8"),
+     "metadata key cross_dim: set in a format_version 1 file: the cross head needs format_version 2"),
+    (lambda t, m: t.update({"ta.cross.a": np.zeros((8, 16), np.float32)}),
+     "tensor ta.cross.a: present in a format_version 1 file: the cross head needs format_version 2"),
+    (lambda t, m: t.update({"item.cross": np.zeros((200, 8), np.float32)}),
+     "tensor item.cross: present in a format_version 1 file"),
+    # Version 2 is the cross head: without it, or without its width, the file is refused.
+    (lambda t, m: m.update(format_version="2"),
+     "metadata key cross_dim: missing (format_version 2 has the cross head, and cross_dim is its width dx)"),
+    (lambda t, m: m.update(format_version="2", cross_dim="8"),
+     "tensor ta.cross.a: missing (format_version 2 has the cross head)"),
+])
+def test_version_rules_for_a_version_1_file(plain, change, fragment):
+    tensors, metadata = copy(plain)
+    change(tensors, metadata)
+    raises(tensors, metadata, fragment)
+
+
+@pytest.mark.parametrize("change, fragment", [
+    (lambda t, m: m.pop("cross_dim"), "metadata key cross_dim: missing (format_version 2 has the cross head"),
+    (lambda t, m: m.update(format_version="1"), "metadata key cross_dim: set in a format_version 1 file"),
+    (lambda t, m: (m.update(format_version="1"), m.pop("cross_dim")),
+     "tensor ta.cross.a: present in a format_version 1 file"),
+    (lambda t, m: m.update(cross_dim="0"), "metadata key cross_dim: 0 is outside 1..16 (1..d)"),
+    (lambda t, m: m.update(cross_dim="17"), "metadata key cross_dim: 17 is outside 1..16 (1..d)"),
+    (lambda t, m: m.update(cross_dim="08"), "metadata key cross_dim: '08' is not a decimal number"),
+    (lambda t, m: m.update(cross_dim="4"), "tensor ta.cross.a: shape [8, 16], expected [dx, d] = [4, 16]"),
+    (lambda t, m: t.pop("ta.cross.item.weight"), "tensor ta.cross.item.weight: missing (format_version 2 has the "
+                                                 "cross head)"),
+    (lambda t, m: t.pop("item.cross"), "tensor item.cross: missing (format_version 2 has the cross head)"),
+    (lambda t, m: t.update({"item.cross": t["item.cross"][:, :4]}),
+     "tensor item.cross: shape [200, 4], expected [N, dx] = [200, 8]"),
+    (lambda t, m: t.update({"ta.cross.item.bias": np.zeros((8, 1), np.float32)}),
+     "tensor ta.cross.item.bias: shape [8, 1], expected [dx]"),
+    (lambda t, m: t.update({"ta.cross.a": t["ta.cross.a"].astype(np.float64)}),
+     "tensor ta.cross.a: dtype F64, expected F32"),
+    (lambda t, m: t.update({k: v for k, v in mf.synth_model(seed=5, ta_mlp=True)[0].items() if k.startswith("ta.mlp")}),
+     "tensor ta.mlp.0.weight: present in a format_version 2 file: the cross head replaces the DIN teacher head"),
+    (lambda t, m: m.update(format_version="3"), "metadata key format_version: 3: the file is newer than this reader"),
+])
+def test_version_rules_for_a_version_2_file(crossed, change, fragment):
+    tensors, metadata = copy(crossed)
+    change(tensors, metadata)
+    raises(tensors, metadata, fragment)
+
+
+@pytest.mark.parametrize("name, index", [("ta.cross.a", (7, 15)), ("ta.cross.item.weight", (0, 3)),
+                                         ("ta.cross.item.bias", (2,)), ("item.cross", (199, 7))])
+def test_non_finite_cross_tensor(crossed, name, index):
+    tensors, metadata = copy(crossed)
+    tensors[name][index] = np.nan
+    raises(tensors, metadata, f"tensor {name}: nan at {list(index)} is not finite", contents=True)
+
+
+def test_item_cross_must_be_the_projection_of_item_emb(crossed):
+    tensors, metadata = copy(crossed)
+    dims = mf.check(tensors, metadata, PATH)
+    expected = tensors["item.emb"].astype(np.float64) @ tensors["ta.cross.item.weight"].T.astype(np.float64) \
+        + tensors["ta.cross.item.bias"]
+    good = tensors["item.cross"].copy()
+
+    def with_element(row, column, value):
+        tensors["item.cross"] = good.copy()
+        tensors["item.cross"][row, column] = value
+
+    # Absolute 1e-5 up to magnitude 1, relative above.
+    small = int(np.argwhere(np.abs(expected) < 0.5)[0][0]), int(np.argwhere(np.abs(expected) < 0.5)[0][1])
+    with_element(*small, expected[small] + 0.9e-5)
+    mf.check_contents(tensors, dims, PATH)
+    with_element(*small, expected[small] + 1.2e-5)
+    raises(tensors, metadata, f"tensor item.cross: row {small[0]} is not W_x·item.emb[{small[0]}] + b_x "
+                              f"(ta.cross.item.weight, ta.cross.item.bias): column {small[1]} holds", contents=True)
+    tensors["ta.cross.item.bias"] = tensors["ta.cross.item.bias"] + np.float32(1000)  # every q near 1000
+    tensors["item.cross"] = mf.cross_rows(tensors["item.emb"], tensors["ta.cross.item.weight"],
+                                          tensors["ta.cross.item.bias"])
+    mf.check_contents(tensors, dims, PATH)
+    large = tensors["item.cross"].copy()
+    tensors["item.cross"][3, 2] = large[3, 2] * np.float32(1 + 0.8e-5)  # 0.008 off: within 1e-5 relative
+    mf.check_contents(tensors, dims, PATH)
+    tensors["item.cross"][3, 2] = large[3, 2] * np.float32(1 + 1.5e-5)
+    raises(tensors, metadata, "tensor item.cross: row 3 is not W_x·item.emb[3] + b_x", "column 2 holds",
+           "(allowed: 1e-05·max(1, |expected|))", contents=True)
+
+
+def test_item_cross_names_the_first_bad_row(crossed):
+    tensors, metadata = copy(crossed)
+    tensors["item.cross"][[150, 40], 0] += 1.0
+    raises(tensors, metadata, "tensor item.cross: row 40 is not", contents=True)
 
 
 # ------------------------------------------------------------------------------------------------ content faults
@@ -390,6 +559,27 @@ def test_cli_synth_then_verify(tmp_path):
         lines = result.stdout.splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"OK {path}: ") and "N=50" in lines[0]
         assert "ta.mlp" in lines[0]
+
+
+def test_cli_synth_then_verify_a_cross_head_file(tmp_path):
+    path = tmp_path / "m.safetensors"
+    made = run_cli("synth", "--out", str(path), "--items", "40", "--null-keys", "--cross-dim", "4")
+    assert made.returncode == 0, made.stderr
+    result = run_cli("verify", str(path), "--full")
+    assert result.returncode == 0, result.stderr
+    assert "TARQ format_version 2," in result.stdout and " K=16 cross_dim=4," in result.stdout
+
+
+def test_cli_verify_refuses_a_version_1_file_with_the_cross_head(tmp_path):
+    tensors, metadata = mf.synth_model(items=20, cross_dim=4)
+    metadata["format_version"] = "1"
+    del metadata["cross_dim"]
+    path = tmp_path / "m.safetensors"
+    st.write(path, tensors, metadata)
+    result = run_cli("verify", str(path))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (f"{path}: tensor ta.cross.a: present in a format_version 1 file: the cross head needs "
+                             "format_version 2 (a version-1 reader would score without its cross term)\n")
 
 
 def test_cli_verify_failure(tmp_path):

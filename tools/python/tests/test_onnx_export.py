@@ -1,7 +1,8 @@
 """The ONNX export (tarq.train.onnx_export): the request graphs' torch forward against the float64 reference (before
 tracing), and the exported graphs' structure (opset, inputs, outputs, dynamic axes, the catalog as initializers, the
-DIN head and null keys where the file has them). ONNX Runtime itself is not available to Python here: the Java test
-OrtParityTest (``./tarq test``, Maven profile ``ort``) runs these graphs and compares ORT's logits with the engine's."""
+DIN head, the cross head and null keys where the file has them). ONNX Runtime itself is not available to Python
+here: the Java test OrtParityTest (``./tarq test``, Maven profile ``ort``) runs these graphs and compares ORT's logits
+with the engine's."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from tarq.train.onnx_export import GRAPH_FILES, RequestGraph, export_model, load
 
 PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PARITY = os.path.join(PYTHON_DIR, "..", "..", "engine", "src", "test", "resources", "parity")
-MODELS = ("readout", "din")
+MODELS = ("readout", "din", "cross")
 REFERENCE_KEY = {"tt": "tt", "ta": "ta", "tarq": "tarq", "tarq-candidate": "tarq"}
 
 
@@ -55,7 +56,7 @@ def rows(tensors, metadata, user, history, candidates):
             torch.tensor([item_row[c] for c in candidates], dtype=torch.long))
 
 
-@pytest.mark.parametrize("name,null_keys", [("readout", True), ("din", True), ("readout", False), ("din", False)])
+@pytest.mark.parametrize("name,null_keys", [(name, null_keys) for null_keys in (True, False) for name in MODELS])
 def test_request_graphs_compute_the_contracts_logits(tmp_path, name, null_keys):
     path = fixture(name) if null_keys else without_null_keys(tmp_path, name)
     tensors, metadata = load_tensors(path)
@@ -74,6 +75,23 @@ def test_request_graphs_compute_the_contracts_logits(tmp_path, name, null_keys):
             np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4 * max(1.0, float(np.abs(expected).max())),
                                        err_msg=f"{name} {model} user {user}")
     assert empty_histories >= 2  # n = 0 was exercised
+
+
+def test_cross_head_graphs_include_the_cross_term():
+    """The cross fixture's graphs against the reference without the cross head: they must differ, by far more than
+    the tolerance above (the term is not lost in rounding, and the test above would see a graph that drops it)."""
+    tensors, metadata = load_tensors(fixture("cross"))
+    arrays, meta = safetensors_np.read(fixture("cross"))
+    assert meta["format_version"] == "2" and int(meta["cross_dim"]) == arrays["item.cross"].shape[1] == 8
+    plain = {k: v for k, v in arrays.items() if not k.startswith("ta.cross.") and k != "item.cross"}
+    without_cross = Reference(plain, meta)
+    user, history, candidates = requests("cross")[0]
+    inputs = rows(tensors, metadata, user, history, candidates)
+    for model in ("ta", "tarq", "tarq-candidate"):
+        with torch.no_grad():
+            got = RequestGraph(tensors, metadata, model).eval()(*inputs).numpy()
+        gap = np.abs(got - without_cross.score(user, history, candidates)[REFERENCE_KEY[model]]).max()
+        assert gap > 100 * 1e-4 * max(1.0, float(np.abs(got).max())), (model, gap)
 
 
 def test_a_file_past_protobufs_limit_is_refused_with_one_line(tmp_path, monkeypatch, capsys):
@@ -130,6 +148,9 @@ def test_exported_graphs_are_valid_opset_13_with_dynamic_n_and_m(tmp_path, name)
         assert not any(op in ops for op in ("Loop", "If", "Scan")), ops  # straight-line graphs
         if model == "tt":
             assert "item_vec" in init and "codes" not in init and "ta_attn.bk" not in init
+            assert "item_cross" not in init
+        else:  # q_i gathered from item.cross, as the engine serves it
+            assert init.get("item_cross") == ((n_items, 8) if name == "cross" else None)
         if model == "ta":
             assert ("ta_mlp.0.weight" in init) == (name == "din")
             assert ops["Relu"] == (2 if name == "din" else 1)  # user MLP, plus the DIN head's

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
@@ -47,6 +48,13 @@ def tiny_net(dataset, **changes) -> TarqNet:
     return TarqNet(tiny_config(dataset, **changes), dataset.attr_offsets, dataset.attr_values)
 
 
+def head(name: str) -> dict:
+    """Config changes for a teacher head; the cross head at dx = 8 < d = 16 (A learned) or dx = d (A = I)."""
+    return {"readout": dict(teacher_head="readout"), "din": dict(teacher_head="din"),
+            "cross": dict(teacher_head="cross", cross_dim=8),
+            "cross-identity": dict(teacher_head="cross", cross_dim=16, cross_a="identity")}[name]
+
+
 def a_batch(split, rows=24):
     ex = split.training(4, seed=1)
     return _batch(ex, np.arange(rows))
@@ -55,10 +63,10 @@ def a_batch(split, rows=24):
 # ------------------------------------------------------------------------------------------------ shapes, gradients
 
 
-@pytest.mark.parametrize("head", ["readout", "din"])
-def test_forward_shapes(data, head):
+@pytest.mark.parametrize("name", ["readout", "din", "cross"])
+def test_forward_shapes(data, name):
     dataset, split = data
-    net = tiny_net(dataset, teacher_head=head)
+    net = tiny_net(dataset, **head(name))
     users, histories, mask, candidates, labels = a_batch(split)
     out = net(users, histories, mask, candidates)
     b, c = candidates.shape
@@ -107,16 +115,75 @@ def test_every_loss_term_has_gradient_where_it_should(data):
     assert nonzero(g, "encoder.item_emb") and not nonzero(g, "codebooks")
 
 
-@pytest.mark.parametrize("head", ["readout", "din"])
-def test_distillation_trains_the_readout_only_when_asked_and_the_teacher_has_its_own_head(data, head):
+@pytest.mark.parametrize("name", ["readout", "din", "cross"])
+def test_distillation_trains_the_readout_only_when_asked_and_the_teacher_has_its_own_head(data, name):
     dataset, split = data
-    net = tiny_net(dataset, teacher_head=head)
+    net = tiny_net(dataset, **head(name))
     batch = a_batch(split)
     for ld_readout in (False, True):
         objective = Objective(net, Weights(rec=0, ld=1, align=0, aux_rows=8, ld_readout=ld_readout))
         g = grads_of(net, objective(*batch)[1]["ld"])
         assert nonzero(g, "rq_attn") and not nonzero(g, "encoder") and not nonzero(g, "ta_attn")
-        assert nonzero(g, "readout") == (ld_readout and head == "din"), (head, ld_readout)
+        assert not nonzero(g, "cross_")  # the cross head is the teacher's too
+        assert nonzero(g, "readout") == (ld_readout and name == "din"), (name, ld_readout)
+
+
+# ----------------------------------------------------------------------------------------------- the cross head
+
+
+def test_cross_head_logits_are_the_contracts_formulas(data):
+    dataset, split = data
+    net = tiny_net(dataset, **head("cross"))
+    users, histories, mask, candidates, _ = a_batch(split)
+    out = net(users, histories, mask, candidates)
+    a, w_x, b_x = net.cross_a, net.cross_item.weight, net.cross_item.bias
+    assert a.shape == w_x.shape == (8, 16) and isinstance(a, torch.nn.Parameter)
+    q = out.e_cand @ w_x.T + b_x  # q_i = W_x·e_i + b_x [B, C, dx]
+
+    def attention_term(x):  # ⟨x, r_u⟩ + ⟨A·x, q_i⟩
+        return (x * out.r_u[:, None, :]).sum(-1) + ((x @ a.T) * q).sum(-1)
+
+    torch.testing.assert_close(out.ta, out.tt + attention_term(out.t), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(out.tarq, out.tt + attention_term(out.h_hat), rtol=1e-5, atol=1e-5)
+    # The cross term is part of both logits, not a rounding: without it they differ.
+    cross = ((out.t @ a.T) * q).sum(-1)
+    assert cross.abs().max() > 1e-4
+
+
+def test_cross_head_parameters_learn_from_the_click_terms_only(data):
+    dataset, split = data
+    net = tiny_net(dataset, **head("cross"))
+    objective = Objective(net, Weights(rec=1, ld=1, align=1, codebook=1, aux_rows=8, tt=1))
+    _, terms = objective(*a_batch(split))
+    for term in ("bce_ta", "bce_tarq"):
+        g = grads_of(net, terms[term])
+        assert g["cross_a"].abs().sum() > 0 and g["cross_item.weight"].abs().sum() > 0, term
+        assert g["cross_item.bias"].abs().sum() > 0, term
+    for term in ("bce_tt", "rec", "ld", "align", "codebook"):
+        assert not nonzero(grads_of(net, terms[term]), "cross_"), term
+
+
+def test_an_identity_a_is_fixed_and_exported(data, tmp_path):
+    dataset, split = data
+    tc = TrainConfig(epochs=1, batch_size=32, progress=False, max_steps=4)
+    net = train(split, tiny_config(dataset, **head("cross-identity")), tc, log=lambda *a: None,
+                item_attr=(dataset.attr_offsets, dataset.attr_values)).net
+    assert "cross_a" not in dict(net.named_parameters()) and torch.equal(net.cross_a, torch.eye(16))
+    tensors = export(net, dataset, tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(tensors["ta.cross.a"], np.eye(16, dtype=np.float32))
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    (dict(teacher_head="cross", cross_dim=0), "cross dim = 0 must be in 1..d = 1..16"),
+    (dict(teacher_head="cross", cross_dim=17), "cross dim = 17 must be in 1..d"),
+    (dict(teacher_head="cross", cross_dim=8, cross_a="identity"), "an identity A needs cross dim = d = 16, not 8"),
+    (dict(teacher_head="cross", cross_dim=8, cross_a="random"), "cross A 'random' is neither"),
+    (dict(teacher_head="readout", cross_dim=8), "cross dim = 8 is for the cross teacher head only"),
+    (dict(teacher_head="mlp"), "teacher head 'mlp' is none of 'readout', 'din', 'cross'"),
+])
+def test_cross_head_configuration_errors(data, changes, fragment):
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        tiny_config(data[0], **changes).check()
 
 
 def test_distillation_rows_default_to_the_auxiliary_rows_and_can_be_more(data):
@@ -250,17 +317,24 @@ def test_same_seed_same_model(data):
         assert torch.equal(first[name], second[name]), name
 
 
-@pytest.mark.parametrize("head", ["readout", "din"])
-def test_export_then_read_gives_the_live_models_logits(data, tmp_path, head):
+@pytest.mark.parametrize("name", ["readout", "din", "cross", "cross-identity"])
+def test_export_then_read_gives_the_live_models_logits(data, tmp_path, name):
     dataset, split = data
     tc = TrainConfig(epochs=1, batch_size=32, progress=False, max_steps=10)
-    net = train(split, tiny_config(dataset, teacher_head=head, ta_mlp_hidden=20), tc, log=lambda *a: None,
+    net = train(split, tiny_config(dataset, ta_mlp_hidden=20, **head(name)), tc, log=lambda *a: None,
                 item_attr=(dataset.attr_offsets, dataset.attr_values)).net
     path = tmp_path / "m.safetensors"
     export(net, dataset, path, {"note": "test"})
     model_file.verify(path, full=True)
     tensors, metadata = safetensors_np.read(path)
     assert metadata["producer"].startswith("tarq-python") and metadata["dataset"] == dataset.name
+    cross = name.startswith("cross")
+    assert metadata["format_version"] == ("2" if cross else "1")
+    assert metadata.get("cross_dim") == (str(net.cfg.cross_dim) if cross else None)
+    assert ("item.cross" in tensors) == cross and ("ta.mlp.0.weight" in tensors) == (name == "din")
+    if cross:  # item.cross from the exported float32 tensors, by the writers' one arithmetic
+        assert tensors["item.cross"].tobytes() == model_file.cross_rows(
+            tensors["item.emb"], tensors["ta.cross.item.weight"], tensors["ta.cross.item.bias"]).tobytes()
     # The exported codes are the engine's greedy RQ of the exported embeddings; torch's agrees on (nearly) all.
     torch_codes, _ = greedy_codes(net.encoder.item_embeddings(), net.codebooks)
     assert (torch_codes.numpy() == tensors["item.codes"]).mean() >= 0.99
@@ -298,6 +372,29 @@ def test_cli_trains_exports_and_writes_metrics(tmp_path, capsys):
     assert json.loads(metadata["test_metrics"])["auc"] == m["auc"]
     assert json.loads(metadata["train_config"])["model"]["levels"] == 2
     assert os.path.exists(f"{out}.loss.png") and os.path.exists(f"{out}.utilization.png")
+
+
+def test_cli_trains_and_exports_the_cross_head(tmp_path):
+    out, args = cli(tmp_path, "--epochs", "1", "--max-steps", "3", "--no-baseline", "--teacher-head", "cross",
+                    "--cross-dim", "4")
+    assert train_main(args) == 0
+    model_file.verify(out, full=True)
+    tensors, metadata = safetensors_np.read(out)
+    assert (metadata["format_version"], metadata["cross_dim"]) == ("2", "4")
+    assert tensors["ta.cross.a"].shape == (4, 16) and tensors["item.cross"].shape[1] == 4
+    model = json.loads(metadata["train_config"])["model"]
+    assert (model["teacher_head"], model["cross_dim"], model["cross_a"]) == ("cross", 4, "learned")
+
+
+@pytest.mark.parametrize("extra", [["--cross-dim", "8"], ["--cross-a", "identity"],
+                                   ["--teacher-head", "cross", "--cross-a", "identity", "--cross-dim", "8"],
+                                   ["--teacher-head", "cross", "--cross-dim", "17"]])
+def test_cross_flags_are_usage_errors_where_they_do_not_apply(tmp_path, extra, capsys):
+    _, args = cli(tmp_path, "--epochs", "1", *extra)
+    with pytest.raises(SystemExit) as e:
+        train_main(args)
+    assert e.value.code == 2
+    assert "cross" in capsys.readouterr().err
 
 
 def test_tiny_end_to_end_run_beats_two_tower():

@@ -1,6 +1,6 @@
 """Leave-one-out split per user, training examples from sequence prefixes, and sampled negatives.
 
-Protocol (shared/data/README.md; issue 4):
+Protocol:
 
 - **Split.** For a user with n >= 3 behaviours: the last behaviour is the test target, the one before it the
   validation target, ``sequence[:n-2]`` the training sequence. A user with fewer than 3 behaviours has too little

@@ -58,7 +58,13 @@ def parser() -> argparse.ArgumentParser:
     model.add_argument("--levels", type=int, default=3, help="L")
     model.add_argument("--codebook", type=int, default=256, help="K")
     model.add_argument("--no-null-keys", action="store_true", help="no null key in the target attentions")
-    model.add_argument("--teacher-head", choices=["readout", "din"], default="readout")
+    model.add_argument("--teacher-head", choices=["readout", "din", "cross"], default="readout",
+                       help="the teacher's head: readout ⟨t, r_u⟩; din MLP([t; e⊙t; e]); cross ⟨t, r_u⟩ + ⟨A·t, q_i⟩, "
+                            "which the student shares (a format_version 2 file)")
+    model.add_argument("--cross-dim", type=int, default=0, metavar="DX",
+                       help="with --teacher-head cross: dx, the width of q_i = W_x·e_i + b_x, 1..d (0: d)")
+    model.add_argument("--cross-a", choices=["learned", "identity"], default="learned",
+                       help="with --teacher-head cross: A learned, or fixed to the identity (needs dx = d)")
 
     run = p.add_argument_group("training")
     run.add_argument("--out", required=True, metavar="MODEL", help="the model file to write")
@@ -111,6 +117,9 @@ def load_dataset(args, error):
 def main(argv=None) -> int:
     p = parser()
     args = p.parse_args(argv)
+    cross = args.teacher_head == "cross"
+    if not cross and (args.cross_dim or args.cross_a != "learned"):
+        p.error("--cross-dim and --cross-a are for --teacher-head cross")
     rank, world = world_from_env()
     say = (lambda *a: print(*a, flush=True)) if rank == 0 else (lambda *a: None)
     try:
@@ -140,7 +149,8 @@ def main(argv=None) -> int:
         return Config(items=dataset.num_items, users=len(dataset.user_ids), attributes=dataset.num_attributes,
                       d=args.dim, heads=args.heads, dv=args.dv, mlp_hidden=args.mlp_hidden, n_max=args.n_max,
                       levels=args.levels, codebook_size=args.codebook, null_keys=not args.no_null_keys,
-                      teacher_head=args.teacher_head, similarity_init=args.similarity_init, tt_only=tt_only)
+                      teacher_head=args.teacher_head, similarity_init=args.similarity_init, tt_only=tt_only,
+                      cross_dim=(args.cross_dim or args.dim) if cross else 0, cross_a=args.cross_a)
 
     try:
         config(False).check()

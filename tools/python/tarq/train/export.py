@@ -1,9 +1,12 @@
 """Export a trained TARQ network to the engine's model file, and its metrics file beside it.
 
-The tensors are the contract's (``shared/design/tarq-model.md``, "Tensor names"), plus the optional item tower
+The tensors are the contract's (``docs/model.md``, "Tensor names"), plus the optional item tower
 (``item.mlp.*``) and attributes (``item.attr.*``) that let the engine embed and code new items
 (docs/model-format.md). ``item.emb``, ``item.vec`` and ``item.codes`` are computed here for the whole catalog from
-the final weights; the codes by :func:`tarq.model_file.greedy_rq`, the same greedy RQ the engine runs.
+the final weights; the codes by :func:`tarq.model_file.greedy_rq`, the same greedy RQ the engine runs. With the cross
+teacher head the file is format version 2: ``ta.cross.*``, metadata ``cross_dim``, and ``item.cross`` computed from
+the exported float32 ``item.emb`` and W_x, b_x by :func:`tarq.model_file.cross_rows` (not by the torch module), so
+that encoding items later (``tarq.encode``, Java ``encode-items``) reproduces an exported row bit for bit.
 """
 
 from __future__ import annotations
@@ -63,6 +66,10 @@ def model_tensors(net: TarqNet, dataset: Dataset) -> dict[str, np.ndarray]:
     t["ta.readout.weight"], t["ta.readout.bias"] = _np(net.readout.weight), _np(net.readout.bias)
     if net.ta_mlp is not None:
         _mlp("ta.mlp", net.ta_mlp, t)
+    if net.cross_item is not None:
+        t["ta.cross.a"] = _np(net.cross_a)
+        t["ta.cross.item.weight"], t["ta.cross.item.bias"] = _np(net.cross_item.weight), _np(net.cross_item.bias)
+        t["item.cross"] = model_file.cross_rows(t["item.emb"], t["ta.cross.item.weight"], t["ta.cross.item.bias"])
     t["head.tau"], t["head.beta"] = _np(enc.tau), _np(enc.beta)
     t["rq.codebooks"] = _np(net.codebooks)
     _attention("rq.attn", net.rq_attn, t)
@@ -80,9 +87,10 @@ def export(net: TarqNet, dataset: Dataset, path, extra_metadata: dict[str, str] 
     """Write the model file (checked with the reader's own checks before it is written); returns the tensors."""
     cfg = net.cfg
     tensors = model_tensors(net, dataset)
+    cross_head = net.cross_item is not None
     metadata = {
         "format": model_file.FORMAT,
-        "format_version": str(model_file.FORMAT_VERSION),
+        "format_version": str(model_file.format_version(cross_head)),
         "d": str(cfg.d),
         "heads": str(cfg.heads),
         "dv": str(cfg.dv),
@@ -92,6 +100,7 @@ def export(net: TarqNet, dataset: Dataset, path, extra_metadata: dict[str, str] 
         "codebook_size": str(cfg.codebook_size),
         "items": str(dataset.num_items),
         "users": str(len(dataset.user_ids)),
+        **({"cross_dim": str(cfg.cross_dim)} if cross_head else {}),
         "producer": PRODUCER,
         "dataset": dataset.name,
     }

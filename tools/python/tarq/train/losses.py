@@ -11,7 +11,9 @@ The prototype lesson of the contract (auxiliary losses flowing into the shared e
 to a crawl) decides where the auxiliary terms act: they are computed on a subsample of each batch's rows from a
 *detached* history encoding, user readout and item embedding, so they train only the student's own parameters
 (``rq.*``: codebooks and the codeword attention; with ``ld_readout`` and the DIN head, distillation also trains W_r,
-which only the student reads then) and never pull on what TT, the teacher and the student share.
+which only the student reads then) and never pull on what TT, the teacher and the student share. With the cross head
+that includes its A, W_x and b_x: teacher and student read the same ones (one set of tensors in the file), so the
+distillation takes the cross term's per-candidate readout Aᵀ·q_i detached, as it takes r_u, and only ĥ moves.
 The two click terms train everything. The commitment half of L_rq is the one auxiliary term that reaches the item
 embeddings, and its weight defaults to 0 for the same reason.
 """
@@ -123,7 +125,8 @@ def distillation_loss(net: TarqNet, out: Forward, w: Weights, aux_rows: slice, a
 
     The readout r_u = W_r·v_u + b_r is detached too, unless ``w.ld_readout`` and the teacher has its own (DIN) head:
     W_r then belongs to the student alone, and the distillation trains it from a detached v_u, so the student can
-    shape the values its attention reads out (u_j = V_j·Wo_jᵀ·r_u) to follow the teacher, not only the clicks.
+    shape the values its attention reads out (u_j = V_j·Wo_jᵀ·r_u) to follow the teacher, not only the clicks. The
+    cross head's readout Aᵀ·q_i is always detached: the teacher reads the same A, W_x and b_x (module doc).
     """
     rows = aux_rows if not w.ld_rows else slice(0, min(w.ld_rows, out.tt.shape[0]))
     h_hat = aux_h_hat if rows == aux_rows else _detached_student(net, out, rows)[0]
@@ -131,7 +134,8 @@ def distillation_loss(net: TarqNet, out: Forward, w: Weights, aux_rows: slice, a
         r_u = net.readout(out.v_u[rows].detach())
     else:
         r_u = out.r_u[rows].detach()
-    tarq = out.tt[rows].detach() + (h_hat @ r_u[:, :, None])[..., 0]
+    cross = out.cross_readout[rows].detach() if out.cross_readout is not None else None
+    tarq = out.tt[rows].detach() + net.readout_term(h_hat, r_u, cross)
     return ((tarq - out.ta[rows].detach()) ** 2).mean()
 
 

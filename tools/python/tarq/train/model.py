@@ -1,6 +1,6 @@
 """The contract's networks in PyTorch: the shared encoder, the two-tower score, the teacher, the RQ student.
 
-Every module computes exactly what ``shared/design/tarq-model.md`` writes (and the engine serves), with its
+Every module computes exactly what ``docs/model.md`` writes (and the engine serves), with its
 parameters named and shaped as the model file's tensors, so export is a rename (:mod:`.export`). What training adds
 on top is masking: a batch pads histories to ``n_max`` on the left (:mod:`tarq.data.split`), and a padded key gets
 weight 0, which is the same as the engine being given exactly the n real rows.
@@ -36,9 +36,11 @@ class Config:
     levels: int = 3  # L
     codebook_size: int = 256  # K
     null_keys: bool = True
-    teacher_head: str = "readout"  # or "din": the DIN-style MLP head ta.mlp.*
+    teacher_head: str = "readout"  # or "din": the DIN-style MLP head ta.mlp.*; or "cross": the cross head ta.cross.*
     similarity_init: float = 2.0  # target attentions start with Wq = Wk = α·I (0: PyTorch's uniform init)
     ta_mlp_hidden: int = 64
+    cross_dim: int = 0  # dx, the cross head's width (1..d; with teacher_head "cross" only)
+    cross_a: str = "learned"  # the cross head's A: "learned", or "identity" (fixed; needs dx = d)
     tt_only: bool = False  # the two-tower baseline: no teacher, no student
     extra: dict = field(default_factory=dict)
 
@@ -51,8 +53,18 @@ class Config:
             raise ValueError(f"levels = {self.levels} must be in 1..8")
         if not 2 <= self.codebook_size <= 256:
             raise ValueError(f"codebook size = {self.codebook_size} must be in 2..256 (a code is one byte)")
-        if self.teacher_head not in ("readout", "din"):
-            raise ValueError(f"teacher head {self.teacher_head!r} is neither 'readout' nor 'din'")
+        if self.teacher_head not in ("readout", "din", "cross"):
+            raise ValueError(f"teacher head {self.teacher_head!r} is none of 'readout', 'din', 'cross'")
+        if self.teacher_head != "cross":
+            if self.cross_dim:
+                raise ValueError(f"cross dim = {self.cross_dim} is for the cross teacher head only")
+            return
+        if not 1 <= self.cross_dim <= self.d:
+            raise ValueError(f"cross dim = {self.cross_dim} must be in 1..d = 1..{self.d}")
+        if self.cross_a not in ("learned", "identity"):
+            raise ValueError(f"cross A {self.cross_a!r} is neither 'learned' nor 'identity'")
+        if self.cross_a == "identity" and self.cross_dim != self.d:
+            raise ValueError(f"an identity A needs cross dim = d = {self.d}, not {self.cross_dim}")
 
 
 def _linear(out: int, fan_in: int) -> nn.Linear:
@@ -228,6 +240,7 @@ class Forward:
     r_u: torch.Tensor | None = None  # [B, d]
     v_u: torch.Tensor | None = None  # [B, dv]
     e_cand: torch.Tensor | None = None  # [B, C, d]
+    cross_readout: torch.Tensor | None = None  # Aᵀ·q_i [B, C, d], with the cross head (TarqNet.cross_readout)
 
 
 class TarqNet(nn.Module):
@@ -247,19 +260,49 @@ class TarqNet(nn.Module):
         self.ta_mlp = None
         if cfg.teacher_head == "din":
             self.ta_mlp = nn.Sequential(_linear(cfg.ta_mlp_hidden, 3 * d), nn.ReLU(), _linear(1, cfg.ta_mlp_hidden))
+        if cfg.teacher_head == "cross":
+            self._build_cross_head(cfg)
+        else:
+            self.cross_item = self.cross_a = None
         self.codebooks = nn.Parameter(torch.randn(cfg.levels, cfg.codebook_size, d) * 0.1)
         self.rq_attn = Attention(d, cfg.heads, null_key=cfg.null_keys, query_levels=cfg.levels)
         if cfg.similarity_init:
             for attention in (self.ta_attn, self.rq_attn):
                 _similarity_init(attention, cfg.similarity_init)
 
+    def _build_cross_head(self, cfg: Config) -> None:
+        """W_x, b_x (``ta.cross.item.*``) and A (``ta.cross.a``). One factor of the bilinear term starts small and
+        the other at its usual scale: the term starts near zero, as the readout does (TT leads at first), while its
+        gradient, which each factor gets through the other, is not small."""
+        d, dx = cfg.d, cfg.cross_dim
+        self.cross_item = _linear(dx, d)  # W_x [dx, d], b_x [dx]
+        nn.init.zeros_(self.cross_item.bias)
+        if cfg.cross_a == "identity":
+            self.register_buffer("cross_a", torch.eye(d))  # fixed: in the file, not trained
+            nn.init.normal_(self.cross_item.weight, std=0.01)
+        else:
+            self.cross_a = nn.Parameter(torch.randn(dx, d) * 0.01)
+
     # ------------------------------------------------------------------------------------------ pieces of a batch
 
-    def teacher(self, e_cand, h, mask, r_u) -> tuple[torch.Tensor, torch.Tensor]:
+    def cross_readout(self, e_cand: torch.Tensor) -> torch.Tensor:
+        """Aᵀ·q_i [B, C, d] with q_i = W_x·e_i + b_x: since ⟨A·x, q_i⟩ = ⟨x, Aᵀ·q_i⟩, the cross term of the teacher
+        (x = t) and of the student (x = ĥ) is one more readout, per candidate, next to r_u. One [dx]→[d] product a
+        candidate serves both, instead of A·t and A·ĥ."""
+        return self.cross_item(e_cand) @ self.cross_a
+
+    @staticmethod
+    def readout_term(x: torch.Tensor, r_u: torch.Tensor, cross_readout: torch.Tensor | None) -> torch.Tensor:
+        """⟨x, r_u⟩ [B, C] for attention outputs x [B, C, d]; with the cross head ⟨x, r_u⟩ + ⟨A·x, q_i⟩."""
+        if cross_readout is None:
+            return (x @ r_u[:, :, None])[..., 0]
+        return (x * (r_u[:, None, :] + cross_readout)).sum(-1)
+
+    def teacher(self, e_cand, h, mask, r_u, cross_readout=None) -> tuple[torch.Tensor, torch.Tensor]:
         """(t [B, C, d], the attention term of ℓ_TA [B, C])."""
         t = self.ta_attn(e_cand, h, mask)
         if self.ta_mlp is None:
-            return t, (t @ r_u[:, :, None])[..., 0]
+            return t, self.readout_term(t, r_u, cross_readout)
         return t, self.ta_mlp(torch.cat([t, e_cand * t, e_cand], dim=-1))[..., 0]
 
     def student_queries(self, e_cand: torch.Tensor, straight_through: bool = True, codes: torch.Tensor | None = None):
@@ -309,9 +352,10 @@ class TarqNet(nn.Module):
         if self.cfg.tt_only:
             return Forward(tt=tt)
         r_u = self.readout(v_u)
-        t, ta_term = self.teacher(e_cand, h, mask, r_u)
+        cross = self.cross_readout(e_cand) if self.cross_item is not None else None
+        t, ta_term = self.teacher(e_cand, h, mask, r_u, cross)
         inputs, codes, residuals = self.student_queries(e_cand, straight_through, codes)
         h_hat = self.student(inputs, h, mask)
-        tarq = tt + (h_hat @ r_u[:, :, None])[..., 0]
+        tarq = tt + self.readout_term(h_hat, r_u, cross)
         return Forward(tt=tt, ta=tt + ta_term, tarq=tarq, t=t, h_hat=h_hat, codes=codes, residuals=residuals, h=h,
-                       mask=mask, r_u=r_u, v_u=v_u, e_cand=e_cand)
+                       mask=mask, r_u=r_u, v_u=v_u, e_cand=e_cand, cross_readout=cross)

@@ -22,7 +22,7 @@ write initializers as external files named after them beside the graph, where th
 overwrite each other's, so files above :data:`MAX_SOURCE_BYTES` (about 3.5M items at the defaults) are refused
 with a message instead.
 
-The math is the contract's (``shared/design/tarq-model.md``) written for one request, the way an ONNX Runtime user
+The math is the contract's (``docs/model.md``) written for one request, the way an ONNX Runtime user
 would write it, with nothing of the engine's serving tricks:
 
 - **TT**: s_TT = τ·⟨û, î⟩ + β, î gathered from ``item.vec``.
@@ -38,6 +38,10 @@ would write it, with nothing of the engine's serving tricks:
 - **TARQ, form ``candidate``** (``tarq-candidate.onnx``): the student as trained (``TarqNet.student``), ĥ(u, i) =
   Σ_l MHA_rq(C_l[z_l(i)]; H) per candidate, then s_TT + ⟨ĥ, r_u⟩: L attention rows a candidate, no personalized
   codebook at all. The same logits; it measures what the codebook itself saves.
+- **The cross head** (format version 2, ``ta.cross.*``): q_i is gathered from ``item.cross``, as î from ``item.vec``.
+  TA adds ⟨A·t, q_i⟩; TARQ ``lut`` adds the contract's second table, X[l, k] = A·Pz[l, k] ([L, K, dx] once per
+  request), and per candidate ⟨Σ_l X[l, z_l(i)], q_i⟩; TARQ ``candidate`` adds ⟨A·ĥ, q_i⟩. Inputs and output are the
+  same as for version 1, so a caller runs either version's graphs alike.
 
 Attention with n = 0 and without a null key (the contract: out = bo) is written so that no reduction runs over an
 empty axis: the scores get one extra column first, the null key's score when the attention has one, else a constant
@@ -161,6 +165,10 @@ class RequestGraph(nn.Module):
         self.register_buffer("readout_w", t["ta.readout.weight"].float())
         self.register_buffer("readout_b", t["ta.readout.bias"].float())
         self.ta_attn = self.ta_mlp = self.rq_attn = None
+        self.cross_head = "ta.cross.a" in t and model != "tt"
+        if self.cross_head:
+            self.register_buffer("cross_a", t["ta.cross.a"].float())  # A [dx, d]
+            self.register_buffer("item_cross", t["item.cross"].float())  # q_i [N, dx]
         if model == "ta":
             self.ta_attn = _Attention(t, "ta.attn", heads)
             if "ta.mlp.0.weight" in t:
@@ -193,17 +201,25 @@ class RequestGraph(nn.Module):
         if self.model == "ta":
             e = self.item_emb[candidates]  # [M, d]
             t = self.ta_attn(e, h)
-            if self.ta_mlp is None:
-                return tt + t @ r_u
-            return tt + self.ta_mlp(torch.cat([t, e * t, e], dim=-1))[:, 0]
+            if self.ta_mlp is not None:
+                return tt + self.ta_mlp(torch.cat([t, e * t, e], dim=-1))[:, 0]
+            if self.cross_head:
+                return tt + t @ r_u + self._cross_term(t, candidates)
+            return tt + t @ r_u
         codes = self.codes[candidates].long()  # [M, L]
         levels = self.codebooks.shape[0]
         if self.model == "tarq":
             k, v = self.rq_attn.keys(h)
             out = tt
+            cross_sum = None  # Σ_l X[l, z_l(i)] [M, dx], with the cross head
             for level in range(levels):
                 pz = self.rq_attn.attend(self.rq_attn.queries(self.codebooks[level], level), k, v)  # [K, d]
                 out = out + (pz @ r_u)[codes[:, level]]
+                if self.cross_head:
+                    part = (pz @ self.cross_a.T)[codes[:, level]]  # X[l] = A·Pz[l] [K, dx], gathered
+                    cross_sum = part if cross_sum is None else cross_sum + part
+            if self.cross_head:
+                return out + (cross_sum * self.item_cross[candidates]).sum(-1)
             return out
         # tarq-candidate: the student per candidate, ĥ = Σ_l MHA_rq(C_l[z_l(i)]; H).
         k, v = self.rq_attn.keys(h)
@@ -212,7 +228,13 @@ class RequestGraph(nn.Module):
             q = self.rq_attn.queries(self.codebooks[level][codes[:, level]], level)  # [M, d]
             part = self.rq_attn.attend(q, k, v)
             h_hat = part if h_hat is None else h_hat + part
+        if self.cross_head:
+            return tt + h_hat @ r_u + self._cross_term(h_hat, candidates)
         return tt + h_hat @ r_u
+
+    def _cross_term(self, x: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        """⟨A·x, q_i⟩ [M] for attention outputs x [M, d], q_i gathered from ``item.cross``."""
+        return ((x @ self.cross_a.T) * self.item_cross[candidates]).sum(-1)
 
 
 def _example(tensors: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -258,7 +280,7 @@ def export_model(model_path, out_dir, forms=("lut",)) -> dict:
         "opset": OPSET,
         "torch": torch.__version__,
         "graphs": {model: GRAPH_FILES[model] for model in models},
-        "ta_head": "din" if "ta.mlp.0.weight" in tensors else "readout",
+        "ta_head": "din" if "ta.mlp.0.weight" in tensors else "cross" if "ta.cross.a" in tensors else "readout",
         "null_keys": "rq.attn.null_k" in tensors,
         "inputs": {"user": "int64 [1]", "history": "int64 [n]", "candidates": "int64 [M]"},
         "output": {OUTPUT: "float32 [M]"},

@@ -2,7 +2,8 @@
 
     python3 -m tarq.train.parity --out engine/src/test/resources/parity     (./tarq parity-fixtures)
 
-writes, per teacher head (``readout``, ``din``): ``NAME.safetensors`` (the exported model) and
+writes, per teacher head (``readout``, ``din``, and ``cross``: the cross head with dx = 8 and A learned, a format
+version 2 file): ``NAME.safetensors`` (the exported model) and
 ``onnx/NAME/`` (the model's ONNX graphs, :mod:`.onnx_export`, run by ONNX Runtime in the jmh module's
 ``OrtParityTest``) and ``NAME.expected.safetensors``, whose tensors are the requests and PyTorch's logits:
 
@@ -95,12 +96,15 @@ def live_logits(net: TarqNet, dataset: Dataset, requests: list[Request], codes: 
     return {name: np.stack(p).astype(np.float32) for name, p in parts.items()}
 
 
+CROSS_DIM = 8  # dx of the cross fixture: less than d = 16, so that a reader confusing dx with d fails
+
+
 def write_fixture(directory: str, name: str, teacher_head: str, seed: int = 7) -> str:
     dataset, _ = synthetic_dataset(users=240, items=160, interests=6, attributes=24, mean_length=14, seed=seed)
     split = leave_one_out(dataset, n_max=16, seed=0)
     cfg = Config(items=dataset.num_items, users=len(dataset.user_ids), attributes=dataset.num_attributes, d=16,
                  heads=2, dv=16, mlp_hidden=32, n_max=16, levels=2, codebook_size=16, null_keys=True,
-                 teacher_head=teacher_head, ta_mlp_hidden=24)
+                 teacher_head=teacher_head, ta_mlp_hidden=24, cross_dim=CROSS_DIM if teacher_head == "cross" else 0)
     tc = TrainConfig(epochs=2, batch_size=64, seed=seed, progress=False)
     net = train(split, cfg, tc, log=lambda *a: None, item_attr=(dataset.attr_offsets, dataset.attr_values)).net
     model_path = os.path.join(directory, f"{name}.safetensors")
@@ -121,7 +125,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(1)  # one thread: the same reduction order on every run
-    for name, head in (("readout", "readout"), ("din", "din")):
+    for name, head in (("readout", "readout"), ("din", "din"), ("cross", "cross")):
         path = write_fixture(args.out, name, head)
         export_model(path, os.path.join(args.out, "onnx", name), FORMS)  # ORT runs these (jmh OrtParityTest)
         print(f"wrote {path}, its expected logits and its ONNX graphs (onnx/{name})")

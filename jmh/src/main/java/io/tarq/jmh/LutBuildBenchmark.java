@@ -27,6 +27,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * so its multiply-add throughput can be stated as a fraction of what the core does. Multiply-adds a build: L·K·n·d for
  * the scores plus L·K·n·h for the u-weighted sums (the exponentials are not counted).
  *
+ * <p>{@code crossDim > 0}: the version-2 build of the cross head ({@code attendRowsCross}), the same rows plus each
+ * one's dx-wide cross row X[l][k]: L·K·n·h·dx more multiply-adds. (The per-request U = V·valuesT before it, n·d·h·dx
+ * multiply-adds, is not part of this benchmark, as the keys and u are not.) {@code NATIVE} has no cross kernel.
+ *
  * <p>{@code NATIVE} is the same attention in C with AVX-512 intrinsics ({@code src/main/c/tarq_native.c}: the Panama
  * kernel's arithmetic, scored four query blocks at a time) on the same heap arrays through an FFM critical downcall.
  * {@code fmaPeak} is Java's in every {@code impl}.
@@ -62,11 +66,16 @@ public class LutBuildBenchmark {
     @Param({"0.3"})
     public double queryStd;
 
+    /** dx of the cross head; 0: the version-1 build (no cross rows). */
+    @Param({"0"})
+    public int crossDim;
+
     private KernelSupport kernels;
     private AttentionKeys keys;
     private float[] queriesT;
     private float[] scores;
     private float[] out;
+    private float[] cross;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -75,24 +84,36 @@ public class LutBuildBenchmark {
             case PANAMA -> new PanamaKernels();
             case NATIVE -> null;
         };
+        if (impl == Impl.NATIVE && crossDim > 0) {
+            throw new IllegalArgumentException("NATIVE has no cross kernel: run crossDim > 0 with -p impl=SCALAR,PANAMA");
+        }
         SplittableRandom random = new SplittableRandom(2);
-        keys = new AttentionKeys(HEADS, D / HEADS, history, null);
+        keys = new AttentionKeys(HEADS, D / HEADS, history, null, crossDim);
         keys.fill(gaussian(random, history * D, 0.3), gaussian(random, history * D, 0.3), gaussian(random, D, 0.3),
                 history);
+        if (crossDim > 0) {
+            System.arraycopy(gaussian(random, history * HEADS * crossDim, 0.3), 0, keys.crossU, 0,
+                    history * HEADS * crossDim);
+        }
         float[] queries = gaussian(random, QUERIES * D, queryStd);
         queriesT = new float[QueryBlocks.length(QUERIES, D)];
         QueryBlocks.block(queries, 0, QUERIES, D, queriesT);
         int scoresPerKey = impl == Impl.NATIVE ? NativeKernels.SCORES_PER_KEY : KernelSupport.SCORES_PER_KEY;
-        scores = new float[scoresPerKey * keys.capacity()];
+        scores = new float[impl == Impl.NATIVE ? scoresPerKey * keys.capacity() : KernelSupport.scoresLength(keys)];
         out = new float[QUERIES];
+        cross = new float[QUERIES * crossDim];
     }
 
-    /** One LUT build: 768 attention readouts. */
+    /** One LUT build: 768 attention readouts (and with crossDim > 0 their cross rows). */
     @Benchmark
     public float[] lutBuild() {
         if (impl == Impl.NATIVE) {
             NativeKernels.attendRows(queriesT, QUERIES, keys, scores, out);
             return out;
+        }
+        if (crossDim > 0) {
+            kernels.attendRowsCross(queriesT, QUERIES, keys, scores, out, cross);
+            return cross;
         }
         kernels.attendRows(queriesT, QUERIES, keys, scores, out);
         return out;

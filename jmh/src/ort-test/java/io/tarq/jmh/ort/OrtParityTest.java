@@ -52,7 +52,7 @@ class OrtParityTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"readout", "din"})
+    @ValueSource(strings = {"readout", "din", "cross"})
     void ortMatchesTheEngineOnTheTrainedFixtures(String name) throws Exception {
         Path model = parity().resolve(name + ".safetensors");
         Path graphs = parity().resolve("onnx").resolve(name);
