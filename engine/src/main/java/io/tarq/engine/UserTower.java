@@ -58,7 +58,7 @@ final class UserTower {
         projected = new float[nMax * d];
         seqKeys = new AttentionKeys(heads, dh, nMax, null);
         userKeys = new AttentionKeys(heads, dh, nMax, null);
-        scores = new float[KernelSupport.SCORES_PER_KEY * seqKeys.capacity()];
+        scores = new float[KernelSupport.scoresLength(seqKeys)];
         userQuery = new float[d];
         userAttended = new float[d];
         userIn = new float[2 * d];

@@ -70,6 +70,10 @@ public class InterleavedModesBenchmark {
     @Param({"50"})
     public int history;
 
+    /** dx of the synthetic model's cross head (format version 2); 0: a version-1 model without it. */
+    @Param({"0"})
+    public int crossDim;
+
     @Param({"1000000"})
     public int items;
 
@@ -124,7 +128,7 @@ public class InterleavedModesBenchmark {
             throw new IllegalArgumentException("modes × sizes must be at most " + MAX_PAIRS + " pairs and every size"
                     + " at least 1, got modes=" + modes + " sizes=" + sizes);
         }
-        SyntheticModelSpec spec = SyntheticModelSpec.defaults(items).withNMax(RequestBenchmark.nMaxFor(history));
+        SyntheticModelSpec spec = SyntheticModelSpec.defaults(items).withCrossDim(crossDim).withNMax(RequestBenchmark.nMaxFor(history));
         Path file = Models.synthetic(spec);
         model = TarqModel.open(file, itemVectors);
         scorer = model.newScorer();

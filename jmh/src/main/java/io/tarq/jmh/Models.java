@@ -17,6 +17,7 @@ final class Models {
         Path file = dir.resolve("synth-" + spec.items() + "-u" + spec.users() + "-d" + spec.d() + "-h" + spec.heads()
                 + "-dv" + spec.dv() + "-f" + spec.mlpHidden() + "-n" + spec.nMax() + "-L" + spec.levels() + "-K" + spec.codebookSize()
                 + (spec.nullKeys() ? "-null" : "") + (spec.taMlpHidden() > 0 ? "-din" + spec.taMlpHidden() : "")
+                + (spec.crossDim() > 0 ? "-x" + spec.crossDim() : "")
                 + "-s" + spec.seed() + "-g" + SyntheticModel.GENERATOR_VERSION + ".safetensors");
         if (!Files.exists(file)) {
             SyntheticModel.write(spec, file);

@@ -79,6 +79,10 @@ public class RequestBenchmark {
     @Param({"50"})
     public int history;
 
+    /** dx of the synthetic model's cross head (format version 2); 0: a version-1 model without it. */
+    @Param({"0"})
+    public int crossDim;
+
     @Param({"1000000"})
     public int items;
 
@@ -100,7 +104,7 @@ public class RequestBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
-        SyntheticModelSpec spec = SyntheticModelSpec.defaults(items).withNMax(nMaxFor(history));
+        SyntheticModelSpec spec = SyntheticModelSpec.defaults(items).withCrossDim(crossDim).withNMax(nMaxFor(history));
         Path file = Models.synthetic(spec);
         model = TarqModel.open(file, itemVectors);
         scorer = model.newScorer();

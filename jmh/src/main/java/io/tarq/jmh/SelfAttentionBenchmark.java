@@ -58,7 +58,7 @@ public class SelfAttentionBenchmark {
         values = gaussian(random, history * D);
         keys.fill(gaussian(random, history * D), values, gaussian(random, D), history);
         queries = gaussian(random, history * D);
-        scores = new float[KernelSupport.SCORES_PER_KEY * keys.capacity()];
+        scores = new float[KernelSupport.scoresLength(keys)];
         out = new float[history * D];
     }
 

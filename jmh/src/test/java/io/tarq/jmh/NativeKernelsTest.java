@@ -203,8 +203,8 @@ class NativeKernelsTest {
             float[] panama = new float[count];
             float[] actual = new float[count + 1];
             actual[count] = 12345f; // nothing past count is written
-            SCALAR.attendRows(blocked, count, keys, new float[KernelSupport.SCORES_PER_KEY * keys.capacity()], expected);
-            PANAMA.attendRows(blocked, count, keys, new float[KernelSupport.SCORES_PER_KEY * keys.capacity()], panama);
+            SCALAR.attendRows(blocked, count, keys, new float[KernelSupport.scoresLength(keys)], expected);
+            PANAMA.attendRows(blocked, count, keys, new float[KernelSupport.scoresLength(keys)], panama);
             NativeKernels.attendRows(blocked, count, keys, new float[NativeKernels.SCORES_PER_KEY * keys.capacity()], actual);
             assertEquals(12345f, actual[count], "wrote past count" + seed(seed));
             for (int i = 0; i < count; i++) {

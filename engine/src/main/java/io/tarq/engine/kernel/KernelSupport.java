@@ -40,11 +40,11 @@ public interface KernelSupport {
 
     /**
      * Floats of {@code scores} scratch that {@link #attendRows}, {@link #attendValues} and {@link #attendRowsCross}
-     * need for {@code keys}: a score for each query of a block a key, and with the cross head a block's cross sums
-     * and softmax totals.
+     * need for {@code keys}: a score for each query of a block a key, then a block's softmax totals and, with the
+     * cross head, its cross sums ({@code QUERY_BLOCK·dx}).
      */
     static int scoresLength(AttentionKeys keys) {
-        return SCORES_PER_KEY * keys.capacity() + (keys.crossDim > 0 ? QUERY_BLOCK * (keys.crossDim + 1) : 0);
+        return SCORES_PER_KEY * keys.capacity() + QUERY_BLOCK * (keys.crossDim + 1);
     }
 
     /**
@@ -61,7 +61,7 @@ public interface KernelSupport {
      * receives the readout without the ⟨bo, r⟩ constant. Queries come in blocks of {@link #QUERY_BLOCK}, transposed
      * so that vector lanes run over queries (see {@link QueryBlocks}): component c of query i at
      * {@code queriesT[((i / 64)·d + c)·64 + i % 64]}, the last block padded. {@code scores} is scratch of at least
-     * {@code SCORES_PER_KEY · keys.capacity()} floats.
+     * {@link #scoresLength} floats.
      */
     void attendRows(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out);
 

@@ -208,7 +208,7 @@ class KernelEquivalenceTest {
             float[] expected = new float[count];
             float[] actual = new float[count + 1];
             actual[count] = 12345f; // the kernel must not write past count
-            float[] scores = new float[KernelSupport.SCORES_PER_KEY * keys.capacity()];
+            float[] scores = new float[KernelSupport.scoresLength(keys)];
             scalar.attendRows(blocked, count, keys, scores, expected);
             panama.attendRows(blocked, count, keys, scores, actual);
             assertEquals(12345f, actual[count]);
@@ -329,7 +329,7 @@ class KernelEquivalenceTest {
         keys.fill(raw, values, gaussian(random, d, 1), n);
         float[] query = new float[d];
         query[0] = Float.NEGATIVE_INFINITY;
-        float[] scores = new float[KernelSupport.SCORES_PER_KEY * keys.capacity()];
+        float[] scores = new float[KernelSupport.scoresLength(keys)];
         for (KernelSupport kernels : new KernelSupport[] {scalar, panama}) {
             float[] out = new float[d];
             java.util.Arrays.fill(out, Float.NaN);
@@ -355,7 +355,7 @@ class KernelEquivalenceTest {
             float[] expected = new float[count * d];
             float[] actual = new float[count * d];
             java.util.Arrays.fill(actual, Float.NaN); // the kernel must write every entry
-            float[] scores = new float[KernelSupport.SCORES_PER_KEY * keys.capacity()];
+            float[] scores = new float[KernelSupport.scoresLength(keys)];
             scalar.attendValues(queries, count, keys, values, scores, expected);
             panama.attendValues(queries, count, keys, values, scores, actual);
             for (int i = 0; i < count * d; i++) {

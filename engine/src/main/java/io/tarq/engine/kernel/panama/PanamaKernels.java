@@ -199,7 +199,7 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         // harmlessly in their own lanes, and nothing past count is written.
         int groups = (count + FLOAT_LANES - 1) / FLOAT_LANES;
         for (int g = 0; g < groups; g += TILE) {
-            attendFourGroups(queriesT, g, count, keys, scores, out, null);
+            attendFourGroups(queriesT, g, count, keys, scores, out);
         }
     }
 
@@ -209,7 +209,7 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         // needed anyway) and then reused for the cross rows: Σ_m weight·U_j[m], n·dx FMAs a query and head.
         int groups = (count + FLOAT_LANES - 1) / FLOAT_LANES;
         for (int g = 0; g < groups; g += TILE) {
-            attendFourGroups(queriesT, g, count, keys, scores, out, cross);
+            attendFourGroupsCross(queriesT, g, count, keys, scores, out, cross);
         }
     }
 
@@ -219,122 +219,142 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         return first / QUERY_BLOCK * d * QUERY_BLOCK + first % QUERY_BLOCK;
     }
 
-    /**
-     * Lane groups g..g+3. Scores go to {@code scores[m][4][lanes]} (group b of key m at {@code (m·4 + b)·lanes}); every
-     * lane's score is a chain of dh FMAs from zero, as in the scalar twin's order of components.
-     */
-    private static void attendFourGroups(float[] queriesT, int g, int count, AttentionKeys keys, float[] scores, float[] out,
-                                         float[] cross) {
-        int n = keys.n, d = keys.d, dh = keys.headDim, lanes = FLOAT_LANES, tile = SCORE_STEP;
-        float[] k = keys.keys;
+    /** Lane groups g..g+3: each head's scores ({@link #scoreHead}), then its readout in each group. */
+    private static void attendFourGroups(float[] queriesT, int g, int count, AttentionKeys keys, float[] scores, float[] out) {
+        int lanes = FLOAT_LANES;
         // The four groups lie side by side in one 64-query block (g is a multiple of 4): group b's component c is at
         // q0 + c·64 + b·lanes, constant displacements from one index.
-        int q0 = groupBase(g, d);
+        int q0 = groupBase(g, keys.d);
         for (int group = g; group < g + TILE; group++) {
             clearGroup(group, count, out);
         }
-        boolean keep = cross != null;
-        int inverses = crossInversesAt(keys);
-        if (keep) {
-            java.util.Arrays.fill(scores, crossTileAt(keys), crossTileAt(keys) + QUERY_BLOCK * keys.crossDim, 0f);
-        }
         for (int j = 0; j < keys.heads; j++) {
-            int head = j * dh;
-            int m = 0;
-            for (; m + 4 <= n; m += 4) {
-                FloatVector s00 = FloatVector.zero(FLOATS), s01 = s00, s02 = s00, s03 = s00;
-                FloatVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
-                FloatVector s20 = s00, s21 = s00, s22 = s00, s23 = s00;
-                FloatVector s30 = s00, s31 = s00, s32 = s00, s33 = s00;
-                int key = m * d + head;
-                for (int t = 0; t < dh; t++) {
-                    int c = q0 + (head + t) * QUERY_BLOCK;
-                    FloatVector k0 = FloatVector.broadcast(FLOATS, k[key + t]);
-                    FloatVector k1 = FloatVector.broadcast(FLOATS, k[key + d + t]);
-                    FloatVector k2 = FloatVector.broadcast(FLOATS, k[key + 2 * d + t]);
-                    FloatVector k3 = FloatVector.broadcast(FLOATS, k[key + 3 * d + t]);
-                    FloatVector a = FloatVector.fromArray(FLOATS, queriesT, c);
-                    s00 = a.fma(k0, s00);
-                    s01 = a.fma(k1, s01);
-                    s02 = a.fma(k2, s02);
-                    s03 = a.fma(k3, s03);
-                    a = FloatVector.fromArray(FLOATS, queriesT, c + lanes);
-                    s10 = a.fma(k0, s10);
-                    s11 = a.fma(k1, s11);
-                    s12 = a.fma(k2, s12);
-                    s13 = a.fma(k3, s13);
-                    a = FloatVector.fromArray(FLOATS, queriesT, c + 2 * lanes);
-                    s20 = a.fma(k0, s20);
-                    s21 = a.fma(k1, s21);
-                    s22 = a.fma(k2, s22);
-                    s23 = a.fma(k3, s23);
-                    a = FloatVector.fromArray(FLOATS, queriesT, c + 3 * lanes);
-                    s30 = a.fma(k0, s30);
-                    s31 = a.fma(k1, s31);
-                    s32 = a.fma(k2, s32);
-                    s33 = a.fma(k3, s33);
-                }
-                int at = m * tile;
-                s00.intoArray(scores, at);
-                s10.intoArray(scores, at + lanes);
-                s20.intoArray(scores, at + 2 * lanes);
-                s30.intoArray(scores, at + 3 * lanes);
-                s01.intoArray(scores, at + tile);
-                s11.intoArray(scores, at + tile + lanes);
-                s21.intoArray(scores, at + tile + 2 * lanes);
-                s31.intoArray(scores, at + tile + 3 * lanes);
-                s02.intoArray(scores, at + 2 * tile);
-                s12.intoArray(scores, at + 2 * tile + lanes);
-                s22.intoArray(scores, at + 2 * tile + 2 * lanes);
-                s32.intoArray(scores, at + 2 * tile + 3 * lanes);
-                s03.intoArray(scores, at + 3 * tile);
-                s13.intoArray(scores, at + 3 * tile + lanes);
-                s23.intoArray(scores, at + 3 * tile + 2 * lanes);
-                s33.intoArray(scores, at + 3 * tile + 3 * lanes);
-            }
-            for (; m < n; m++) { // remaining keys, one at a time
-                FloatVector s0 = FloatVector.zero(FLOATS), s1 = s0, s2 = s0, s3 = s0;
-                int key = m * d + head;
-                for (int t = 0; t < dh; t++) {
-                    int c = q0 + (head + t) * QUERY_BLOCK;
-                    FloatVector kt = FloatVector.broadcast(FLOATS, k[key + t]);
-                    s0 = FloatVector.fromArray(FLOATS, queriesT, c).fma(kt, s0);
-                    s1 = FloatVector.fromArray(FLOATS, queriesT, c + lanes).fma(kt, s1);
-                    s2 = FloatVector.fromArray(FLOATS, queriesT, c + 2 * lanes).fma(kt, s2);
-                    s3 = FloatVector.fromArray(FLOATS, queriesT, c + 3 * lanes).fma(kt, s3);
-                }
-                int at = m * tile;
-                s0.intoArray(scores, at);
-                s1.intoArray(scores, at + lanes);
-                s2.intoArray(scores, at + 2 * lanes);
-                s3.intoArray(scores, at + 3 * lanes);
-            }
-            addHeadReadout(queriesT, q0, keys, j, scores, 0, g, count, out, keep ? inverses : -1);
-            addHeadReadout(queriesT, q0 + lanes, keys, j, scores, lanes, g + 1, count, out, keep ? inverses + lanes : -1);
-            addHeadReadout(queriesT, q0 + 2 * lanes, keys, j, scores, 2 * lanes, g + 2, count, out,
-                    keep ? inverses + 2 * lanes : -1);
-            addHeadReadout(queriesT, q0 + 3 * lanes, keys, j, scores, 3 * lanes, g + 3, count, out,
-                    keep ? inverses + 3 * lanes : -1);
-            if (keep && n > 0) {
-                addHeadCross(keys, j, scores);
-            }
-        }
-        if (keep) {
-            crossRowsOut(keys, scores, g, count, cross);
+            scoreHead(queriesT, q0, keys, j, scores);
+            addHeadReadout(queriesT, q0, keys, j, scores, 0, g, count, out);
+            addHeadReadout(queriesT, q0 + lanes, keys, j, scores, lanes, g + 1, count, out);
+            addHeadReadout(queriesT, q0 + 2 * lanes, keys, j, scores, 2 * lanes, g + 2, count, out);
+            addHeadReadout(queriesT, q0 + 3 * lanes, keys, j, scores, 3 * lanes, g + 3, count, out);
         }
     }
 
     /**
-     * Where the cross path's scratch sits in {@code scores}, past the scores themselves: the tile of the four groups'
-     * cross sums {@code [TILE·lanes = 4 groups][dx][lanes]} (component-major, lanes over queries), then each group's
-     * 1/Σweights of the current head, {@code [4][lanes]}. {@link KernelSupport#scoresLength} counts both.
+     * Head j's scores of the four lane groups at {@code q0}: {@code scores[m][4][lanes]} (group b of key m at
+     * {@code (m·4 + b)·lanes}); every lane's score is a chain of dh FMAs from zero, as in the scalar twin's order of
+     * components. Four keys a step: 16 independent chains on four query loads and four key broadcasts.
      */
-    private static int crossTileAt(AttentionKeys keys) {
+    private static void scoreHead(float[] queriesT, int q0, AttentionKeys keys, int j, float[] scores) {
+        int n = keys.n, d = keys.d, dh = keys.headDim, lanes = FLOAT_LANES, tile = SCORE_STEP;
+        float[] k = keys.keys;
+        int head = j * dh;
+        int m = 0;
+        for (; m + 4 <= n; m += 4) {
+            FloatVector s00 = FloatVector.zero(FLOATS), s01 = s00, s02 = s00, s03 = s00;
+            FloatVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+            FloatVector s20 = s00, s21 = s00, s22 = s00, s23 = s00;
+            FloatVector s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+            int key = m * d + head;
+            for (int t = 0; t < dh; t++) {
+                int c = q0 + (head + t) * QUERY_BLOCK;
+                FloatVector k0 = FloatVector.broadcast(FLOATS, k[key + t]);
+                FloatVector k1 = FloatVector.broadcast(FLOATS, k[key + d + t]);
+                FloatVector k2 = FloatVector.broadcast(FLOATS, k[key + 2 * d + t]);
+                FloatVector k3 = FloatVector.broadcast(FLOATS, k[key + 3 * d + t]);
+                FloatVector a = FloatVector.fromArray(FLOATS, queriesT, c);
+                s00 = a.fma(k0, s00);
+                s01 = a.fma(k1, s01);
+                s02 = a.fma(k2, s02);
+                s03 = a.fma(k3, s03);
+                a = FloatVector.fromArray(FLOATS, queriesT, c + lanes);
+                s10 = a.fma(k0, s10);
+                s11 = a.fma(k1, s11);
+                s12 = a.fma(k2, s12);
+                s13 = a.fma(k3, s13);
+                a = FloatVector.fromArray(FLOATS, queriesT, c + 2 * lanes);
+                s20 = a.fma(k0, s20);
+                s21 = a.fma(k1, s21);
+                s22 = a.fma(k2, s22);
+                s23 = a.fma(k3, s23);
+                a = FloatVector.fromArray(FLOATS, queriesT, c + 3 * lanes);
+                s30 = a.fma(k0, s30);
+                s31 = a.fma(k1, s31);
+                s32 = a.fma(k2, s32);
+                s33 = a.fma(k3, s33);
+            }
+            int at = m * tile;
+            s00.intoArray(scores, at);
+            s10.intoArray(scores, at + lanes);
+            s20.intoArray(scores, at + 2 * lanes);
+            s30.intoArray(scores, at + 3 * lanes);
+            s01.intoArray(scores, at + tile);
+            s11.intoArray(scores, at + tile + lanes);
+            s21.intoArray(scores, at + tile + 2 * lanes);
+            s31.intoArray(scores, at + tile + 3 * lanes);
+            s02.intoArray(scores, at + 2 * tile);
+            s12.intoArray(scores, at + 2 * tile + lanes);
+            s22.intoArray(scores, at + 2 * tile + 2 * lanes);
+            s32.intoArray(scores, at + 2 * tile + 3 * lanes);
+            s03.intoArray(scores, at + 3 * tile);
+            s13.intoArray(scores, at + 3 * tile + lanes);
+            s23.intoArray(scores, at + 3 * tile + 2 * lanes);
+            s33.intoArray(scores, at + 3 * tile + 3 * lanes);
+        }
+        for (; m < n; m++) { // remaining keys, one at a time
+            FloatVector s0 = FloatVector.zero(FLOATS), s1 = s0, s2 = s0, s3 = s0;
+            int key = m * d + head;
+            for (int t = 0; t < dh; t++) {
+                int c = q0 + (head + t) * QUERY_BLOCK;
+                FloatVector kt = FloatVector.broadcast(FLOATS, k[key + t]);
+                s0 = FloatVector.fromArray(FLOATS, queriesT, c).fma(kt, s0);
+                s1 = FloatVector.fromArray(FLOATS, queriesT, c + lanes).fma(kt, s1);
+                s2 = FloatVector.fromArray(FLOATS, queriesT, c + 2 * lanes).fma(kt, s2);
+                s3 = FloatVector.fromArray(FLOATS, queriesT, c + 3 * lanes).fma(kt, s3);
+            }
+            int at = m * tile;
+            s0.intoArray(scores, at);
+            s1.intoArray(scores, at + lanes);
+            s2.intoArray(scores, at + 2 * lanes);
+            s3.intoArray(scores, at + 3 * lanes);
+        }
+    }
+
+    /**
+     * {@link #attendFourGroups} with cross rows: after each head's readout (which leaves the head's softmax weights and
+     * 1/Σweights in {@code scores}), {@link #addHeadCross} adds the head's share of the four groups' cross rows to a
+     * tile, which goes out as rows once every head is in. A method of its own: adding this to the readout path
+     * measured it twice as slow (C2 compiled the larger loop worse).
+     */
+    private static void attendFourGroupsCross(float[] queriesT, int g, int count, AttentionKeys keys, float[] scores,
+                                              float[] out, float[] cross) {
+        int q0 = groupBase(g, keys.d), lanes = FLOAT_LANES;
+        for (int group = g; group < g + TILE; group++) {
+            clearGroup(group, count, out);
+        }
+        java.util.Arrays.fill(scores, crossTileAt(keys), crossTileAt(keys) + QUERY_BLOCK * keys.crossDim, 0f);
+        for (int j = 0; j < keys.heads; j++) {
+            scoreHead(queriesT, q0, keys, j, scores);
+            addHeadReadout(queriesT, q0, keys, j, scores, 0, g, count, out);
+            addHeadReadout(queriesT, q0 + lanes, keys, j, scores, lanes, g + 1, count, out);
+            addHeadReadout(queriesT, q0 + 2 * lanes, keys, j, scores, 2 * lanes, g + 2, count, out);
+            addHeadReadout(queriesT, q0 + 3 * lanes, keys, j, scores, 3 * lanes, g + 3, count, out);
+            if (keys.n > 0) {
+                addHeadCross(keys, j, scores);
+            }
+        }
+        crossRowsOut(keys, scores, g, count, cross);
+    }
+
+    /**
+     * Where the scratch past the scores sits in {@code scores}: each group's 1/Σweights of the current head,
+     * {@code [4][lanes]}, then (the cross path) the tile of the four groups' cross sums
+     * {@code [TILE·lanes = 4 groups][dx][lanes]}, component-major with lanes over queries.
+     * {@link KernelSupport#scoresLength} counts both.
+     */
+    private static int crossInversesAt(AttentionKeys keys) {
         return SCORES_PER_KEY * keys.capacity();
     }
 
-    private static int crossInversesAt(AttentionKeys keys) {
-        return crossTileAt(keys) + QUERY_BLOCK * keys.crossDim;
+    private static int crossTileAt(AttentionKeys keys) {
+        return crossInversesAt(keys) + QUERY_BLOCK;
     }
 
     /**
@@ -418,11 +438,13 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
      * inline into the scoring loops: split in two smaller ones, C2 inlined them in most JVMs, and the build then took
      * 62–65 µs instead of 45 (this form: 44–47 µs in 19 of the 21 forks measured, 62 in two).
      *
-     * <p>{@code keepAt ≥ 0} (the cross head): the weights also go back into {@code scores} in place of their scores,
-     * and 1/Σweights to {@code scores[keepAt..+lanes)}, for {@link #addHeadCross}; −1 leaves scores as they were.
+     * <p>It also leaves the weights 2^s in {@code scores} in place of the scores and 1/Σ at
+     * {@code scores[crossInversesAt + first ..+lanes)}, for the cross rows ({@link #addHeadCross}). The stores are
+     * unconditional: the readout path measured the same with them (162–170 µs at 256 bits), and a flag that skipped
+     * them was not free.
      */
     private static void addHeadReadout(float[] queriesT, int q, AttentionKeys keys, int j, float[] scores, int first,
-                                       int g, int count, float[] out, int keepAt) {
+                                       int g, int count, float[] out) {
         int n = keys.n, dh = keys.headDim, head = j * dh;
         float[] u = keys.u, nullK = keys.nullK;
         if (nullK == null && n == 0) {
@@ -448,9 +470,7 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                 FloatVector e = DeterministicMath.exp2InRange(FloatVector.fromArray(FLOATS, scores, first + m * SCORE_STEP));
                 sum = sum.add(e);
                 weighted = e.fma(FloatVector.broadcast(FLOATS, u[uRow + m]), weighted);
-                if (keepAt >= 0) {
-                    e.intoArray(scores, first + m * SCORE_STEP);
-                }
+                e.intoArray(scores, first + m * SCORE_STEP);
             }
         } else {
             // The largest score by compare and blend (lanewise MAX keeps Java's NaN and signed-zero rules: six
@@ -483,14 +503,10 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                 FloatVector e = DeterministicMath.exp2(FloatVector.fromArray(FLOATS, scores, first + m * SCORE_STEP).sub(max));
                 sum = sum.add(e);
                 weighted = e.fma(FloatVector.broadcast(FLOATS, u[uRow + m]), weighted);
-                if (keepAt >= 0) {
-                    e.intoArray(scores, first + m * SCORE_STEP);
-                }
+                e.intoArray(scores, first + m * SCORE_STEP);
             }
         }
-        if (keepAt >= 0) {
-            FloatVector.broadcast(FLOATS, 1f).div(sum).intoArray(scores, keepAt);
-        }
+        FloatVector.broadcast(FLOATS, 1f).div(sum).intoArray(scores, crossInversesAt(keys) + first);
         FloatVector readout = weighted.div(sum);
         int i = g * FLOAT_LANES;
         if (i + FLOAT_LANES <= count) {

@@ -94,7 +94,7 @@ class DeterministicMathTest {
         float[] blocked = new float[io.tarq.engine.kernel.QueryBlocks.length(count, d)];
         io.tarq.engine.kernel.QueryBlocks.block(queries, 0, count, d, blocked);
         float[] values = gaussian(random, n * d);
-        float[] scores = new float[io.tarq.engine.kernel.KernelSupport.SCORES_PER_KEY * keys.capacity()];
+        float[] scores = new float[io.tarq.engine.kernel.KernelSupport.scoresLength(keys)];
         MemorySegment vec = MemorySegment.ofArray(new float[500 * d]);
         MemorySegment.copy(gaussian(random, 500 * d), 0, vec, Layouts.F32, 0, 500 * d);
         int[] rows = random.ints(count, 0, 500).toArray();
