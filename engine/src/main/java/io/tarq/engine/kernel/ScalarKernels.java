@@ -68,11 +68,27 @@ public final class ScalarKernels implements KernelSupport {
 
     @Override
     public void attendRows(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out) {
-        int d = keys.d, dh = keys.headDim, block = QUERY_BLOCK;
+        attend(queriesT, count, keys, scores, out, null);
+    }
+
+    @Override
+    public void attendRowsCross(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out, float[] cross) {
+        attend(queriesT, count, keys, scores, out, cross);
+    }
+
+    /** Readouts of {@code count} query rows and, when {@code cross} is not null, their cross rows from the same weights. */
+    private static void attend(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out, float[] cross) {
+        int d = keys.d, dh = keys.headDim, dx = keys.crossDim, heads = keys.heads, block = QUERY_BLOCK;
         for (int i = 0; i < count; i++) {
             int q = (i / block) * d * block + i % block; // component c of query i at q + c·block
+            int row = i * dx;
+            if (cross != null) {
+                for (int c = 0; c < dx; c++) {
+                    cross[row + c] = 0;
+                }
+            }
             float readout = 0;
-            for (int j = 0; j < keys.heads; j++) {
+            for (int j = 0; j < heads; j++) {
                 float sum = softmaxWeights(queriesT, q + j * dh * block, block, keys, j, scores);
                 if (sum == 0) {
                     continue; // n = 0 and no null key: the head adds nothing, the readout is ⟨bo, r⟩ alone
@@ -82,34 +98,17 @@ public final class ScalarKernels implements KernelSupport {
                     weighted += scores[m] * keys.u[j * keys.stride + m];
                 }
                 readout += weighted / sum;
+                if (cross != null) {
+                    for (int c = 0; c < dx; c++) {
+                        float crossWeighted = 0;
+                        for (int m = 0; m < keys.n; m++) {
+                            crossWeighted += scores[m] * keys.crossU[(m * heads + j) * dx + c];
+                        }
+                        cross[row + c] += crossWeighted / sum;
+                    }
+                }
             }
             out[i] = readout;
-        }
-    }
-
-    @Override
-    public void attendRowsCross(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out, float[] cross) {
-        attendRows(queriesT, count, keys, scores, out);
-        int d = keys.d, dh = keys.headDim, dx = keys.crossDim, heads = keys.heads, block = QUERY_BLOCK;
-        for (int i = 0; i < count; i++) {
-            int q = (i / block) * d * block + i % block;
-            int row = i * dx;
-            for (int c = 0; c < dx; c++) {
-                cross[row + c] = 0;
-            }
-            for (int j = 0; j < heads; j++) {
-                float sum = softmaxWeights(queriesT, q + j * dh * block, block, keys, j, scores);
-                if (sum == 0) {
-                    continue;
-                }
-                for (int c = 0; c < dx; c++) {
-                    float weighted = 0;
-                    for (int m = 0; m < keys.n; m++) {
-                        weighted += scores[m] * keys.crossU[(m * heads + j) * dx + c];
-                    }
-                    cross[row + c] += weighted / sum;
-                }
-            }
         }
     }
 
