@@ -6,10 +6,14 @@ import io.tarq.layout.TarqDimensions;
 import io.tarq.layout.TarqTensors;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Scores one request at a time for one thread. It owns every scratch buffer a request needs, so after the first
- * requests of the largest size have been seen it allocates nothing; it takes no lock.
+ * requests of the largest size have been seen it allocates nothing; it takes no lock. A second thread that enters a
+ * scorer while another is inside it gets an {@link IllegalStateException} instead of scores computed in shared
+ * scratch: one compare-and-set a call finds the misuse. Threads take a scorer each ({@link TarqModel#newScorer()})
+ * or share a {@link TarqEngine}, which lends them out.
  *
  * <p>A request is (user id, behaviour ids oldest first, candidate ids), with the contract's semantics: an unknown
  * user scores as row 0; unknown behaviours are dropped and of the rest the newest n_max are used; an unknown candidate
@@ -42,6 +46,8 @@ public final class Scorer {
     private final LookupTables tables;
     private final CandidateCodes codes;
     private final TeacherAttention teacher;
+
+    private final AtomicReference<Thread> occupant = new AtomicReference<>(); // the thread inside a call, or null
 
     private boolean skipUnknown;
     private RequestLimits limits = RequestLimits.DEFAULT;
@@ -89,14 +95,25 @@ public final class Scorer {
 
     /** Score unknown candidates as NaN (and leave them out of top-k) instead of throwing. Off by default. */
     public Scorer skipUnknownCandidates(boolean skip) {
-        this.skipUnknown = skip;
-        return this;
+        enter();
+        try {
+            this.skipUnknown = skip;
+            return this;
+        } finally {
+            exit();
+        }
     }
 
     /** The largest request this scorer accepts; larger ones throw {@link RequestLimitException} before any work. */
     public Scorer limits(RequestLimits value) {
-        this.limits = java.util.Objects.requireNonNull(value, "limits");
-        return this;
+        java.util.Objects.requireNonNull(value, "limits");
+        enter();
+        try {
+            this.limits = value;
+            return this;
+        } finally {
+            exit();
+        }
     }
 
     public RequestLimits limits() {
@@ -107,24 +124,38 @@ public final class Scorer {
 
     /** Fills {@code out[0..candidates.length)} with the logits of {@code mode}, in candidate order. */
     public void score(Mode mode, long userId, long[] history, long[] candidates, float[] out) {
-        int count = resolve(userId, history, candidates, out);
-        scoreResolved(mode, count, candidates.length, out);
+        enter();
+        try {
+            scoreIds(mode, userId, history, candidates, out);
+        } finally {
+            exit();
+        }
     }
 
     /** As {@link #score}, for callers that keep catalog rows: no id lookups, rows checked against the catalog. */
     public void scoreRows(Mode mode, int userRow, int[] historyRows, int[] candidateRows, float[] out) {
-        int count = resolveRows(userRow, historyRows, candidateRows, out);
-        scoreResolved(mode, count, candidateRows.length, out);
+        enter();
+        try {
+            int count = resolveRows(userRow, historyRows, candidateRows, out);
+            scoreResolved(mode, count, candidateRows.length, out);
+        } finally {
+            exit();
+        }
     }
 
     /** The {@code k} best candidates under {@code mode}, best first. */
     public TopK topK(Mode mode, long userId, long[] history, long[] candidates, int k, TopK result) {
-        limits.checkK("k", k);
-        checkSizes(history.length, candidates.length);
-        float[] all = allScores(candidates.length);
-        score(mode, userId, history, candidates, all);
-        selector.select(all, candidates.length, k, rowsByPosition(candidates.length), candidates, result);
-        return result;
+        enter();
+        try {
+            limits.checkK("k", k);
+            checkSizes(history.length, candidates.length);
+            float[] all = allScores(candidates.length);
+            scoreIds(mode, userId, history, candidates, all);
+            selector.select(all, candidates.length, k, rowsByPosition(candidates.length), candidates, result);
+            return result;
+        } finally {
+            exit();
+        }
     }
 
     /**
@@ -132,6 +163,15 @@ public final class Scorer {
      * and the best {@code k} by TA come back (with TA logits), best first; ties go to the lower candidate position.
      */
     public TopK rescoreTopK(long userId, long[] history, long[] candidates, int kPrime, int k, TopK result) {
+        enter();
+        try {
+            return cascade(userId, history, candidates, kPrime, k, result);
+        } finally {
+            exit();
+        }
+    }
+
+    private TopK cascade(long userId, long[] history, long[] candidates, int kPrime, int k, TopK result) {
         limits.checkK("k", k);
         limits.checkK("kPrime", kPrime);
         if (kPrime < k) {
@@ -139,7 +179,7 @@ public final class Scorer {
         }
         checkSizes(history.length, candidates.length);
         float[] all = allScores(candidates.length);
-        score(Mode.TARQ, userId, history, candidates, all);
+        scoreIds(Mode.TARQ, userId, history, candidates, all);
         int[] byPosition = rowsByPosition(candidates.length);
         selector.select(all, candidates.length, kPrime, byPosition, candidates, stage);
 
@@ -169,7 +209,28 @@ public final class Scorer {
         return result;
     }
 
+    // ---------------------------------------------------------------- one thread at a time
+
+    private void enter() {
+        Thread current = Thread.currentThread();
+        Thread inside = occupant.compareAndExchange(null, current);
+        if (inside != null) {
+            throw new IllegalStateException("a Scorer serves one thread at a time: thread '" + current.getName()
+                    + "' entered it while thread '" + inside.getName() + "' was inside; take a scorer per thread "
+                    + "(TarqModel.newScorer) or share a TarqEngine");
+        }
+    }
+
+    private void exit() {
+        occupant.set(null);
+    }
+
     // ---------------------------------------------------------------- request semantics
+
+    private void scoreIds(Mode mode, long userId, long[] history, long[] candidates, float[] out) {
+        int count = resolve(userId, history, candidates, out);
+        scoreResolved(mode, count, candidates.length, out);
+    }
 
     /**
      * Resolves ids into rows, runs the user side, and returns how many candidates are scored (all of them, or those

@@ -306,6 +306,53 @@ class ScorerRequestTest {
     }
 
     @Test
+    void twoThreadsInsideOneScorerGetAnErrorNeverWrongScores() throws Exception {
+        // Misuse: one scorer shared by two threads. Every call either returns the single-thread scores or throws
+        // IllegalStateException naming the rule; overlapping calls must be seen (TA requests take long enough).
+        SplittableRandom random = new SplittableRandom(11);
+        long[] history = random.ints(N_MAX, 0, ITEMS).mapToLong(ScorerRequestTest::item).toArray();
+        long[][] candidates = new long[2][];
+        float[][] expected = new float[2][];
+        Scorer shared = model.newScorer();
+        for (int t = 0; t < 2; t++) {
+            candidates[t] = random.ints(1500, 0, ITEMS).mapToLong(ScorerRequestTest::item).toArray();
+            expected[t] = scoreIds(shared, Mode.TA, 3 + t, history, candidates[t]);
+        }
+        java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger served = new java.util.concurrent.atomic.AtomicInteger();
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                int own = t;
+                futures.add(pool.submit(() -> {
+                    float[] out = new float[candidates[own].length];
+                    while (refused.get() < 20 && System.nanoTime() < deadline) {
+                        try {
+                            shared.score(Mode.TA, 3 + own, history, candidates[own], out);
+                            assertArrayEquals(expected[own], out, "thread " + own);
+                            served.incrementAndGet();
+                        } catch (IllegalStateException e) {
+                            assertTrue(e.getMessage().contains("one thread at a time"), e.getMessage());
+                            refused.incrementAndGet();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertTrue(refused.get() > 0, "no overlapping call was refused in " + served.get() + " calls");
+        // Released after every call, refused or not: the scorer still serves one thread.
+        assertArrayEquals(expected[0], scoreIds(shared, Mode.TA, 3, history, candidates[0]));
+    }
+
+    @Test
     void aScorerOfAClosedModelThrowsInsteadOfCrashing() throws IOException {
         TarqModel own = TarqModel.open(file);
         Scorer scorer = own.newScorer();
