@@ -38,7 +38,7 @@ public final class SyntheticModel {
     private SyntheticModel(SyntheticModelSpec spec) {
         this.spec = spec;
         this.codebooks = codebooks(spec);
-        // The cross weights have their own stream, so that a spec without the cross head gives the same bytes as before.
+        // The cross weights have their own stream: adding the cross head leaves every other tensor's bytes unchanged.
         SplittableRandom crossRandom = new SplittableRandom(spec.seed() ^ CROSS_WEIGHTS_SEED);
         int dx = spec.crossDim(), d = spec.d();
         this.crossItemWeight = dx == 0 ? null : gaussian(crossRandom, dx * d, 1 / Math.sqrt(d));

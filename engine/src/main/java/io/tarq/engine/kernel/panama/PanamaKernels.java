@@ -19,8 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  * The kernels on the Vector API. Each method computes what its {@link ScalarKernels} twin computes; float results
  * may differ in rounding (FMA, summation order), integer results never.
  *
- * <p>Hardware facts behind the choices (measured on Zen 5, see shared notes): a small float table is as fast read by
- * scalar loads as by AVX-512 gathers, so the float-table scan stays scalar; a 256-entry uint8 table fits four
+ * <p>Hardware facts behind the choices (measured on AMD Zen 5, docs/benchmarks.md): a small float table is as fast
+ * read by scalar loads as by AVX-512 gathers, so the float-table scan stays scalar; a 256-entry uint8 table fits four
  * 64-byte registers and two-vector {@code selectFrom} ({@code vpermi2b}, AVX-512 VBMI) looks up 64 candidates per
  * level in two instructions, so that scan is vectorized where VBMI exists and scalar elsewhere (AVX2 has no byte
  * permute across 128 entries).
@@ -119,8 +119,8 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
 
     @Override
     public void dotRows(MemorySegment vec, int dim, int[] rows, int count, float[] u, float scale, float shift, float[] out) {
-        // No touch-ahead here (unlike dotRowsSq8): touching 128 four-line rows first measured 80 ns a row from DRAM
-        // against 44 without (TwoTowerScanBenchmark, requestCount = 2048).
+        // No touch-ahead here (unlike dotRowsSq8): touching a chunk of four-line rows first measured slower from DRAM
+        // (TwoTowerScanBenchmark, requestCount = 2048; docs/benchmarks.md).
         int vectorEnd = FLOATS.loopBound(dim);
         long rowBytes = 4L * dim;
         for (int i = 0; i < count; i++) {
@@ -431,16 +431,16 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
      * {@code scores[first + m·SCORE_STEP]}; the null key (scored here) joins the sum. The softmax subtracts the max
      * only when the scores could leave 2^s's range: a group whose queries all have {@code ‖q_j‖² ≤
      * keys.unshiftedNormSq[j]} has every score within ±64 (Cauchy–Schwarz, {@link AttentionKeys}), and skips both the
-     * pass that finds the max and the exponential's clamp (which took the LUT build from 72 to 45 µs).
+     * pass that finds the max and the exponential's clamp, a chain of dependent compares that dominated the softmax.
      *
      * <p>Only arrays and numbers cross this call: a vector passed to or returned from a method that is not inlined is
      * boxed (on the heap, tens of times slower). Both forms stay in this one method, which is too large for C2 to
-     * inline into the scoring loops: split in two smaller ones, C2 inlined them in most JVMs, and the build then took
-     * 62–65 µs instead of 45 (this form: 44–47 µs in 19 of the 21 forks measured, 62 in two).
+     * inline into the scoring loops: split in two smaller ones, C2 inlined them into the loops in most JVMs and
+     * compiled the build slower (LutBuildBenchmark, docs/benchmarks.md).
      *
      * <p>It also leaves the weights 2^s in {@code scores} in place of the scores and 1/Σ at
      * {@code scores[crossInversesAt + first ..+lanes)}, for the cross rows ({@link #addHeadCross}). The stores are
-     * unconditional: the readout path measured the same with them (162–170 µs at 256 bits, 170 µs without).
+     * unconditional: the readout path measured no slower with them (LutBuildBenchmark), and they spare a branch.
      */
     private static void addHeadReadout(float[] queriesT, int q, AttentionKeys keys, int j, float[] scores, int first,
                                        int g, int count, float[] out) {
