@@ -35,9 +35,14 @@ def _fmt(values, digits=4) -> str:
 def summarize(runs: list[dict], ablation: list[dict]) -> str:
     lines = [f"runs: {len(runs)} seeds" + (f", ablation: {len(ablation)} seeds" if ablation else ""), "",
              "| model | AUC | GAUC | logloss |", "|---|---|---|---|"]
-    for label, key in (("TT (separate baseline)", "tt"), ("TA (teacher)", "ta"), ("TARQ", "tarq")):
+    tt_label = "TT (separate baseline)" if all(r.get("tt_source", "baseline") == "baseline" for r in runs) \
+        else "TT (the joint model's)"
+    for label, key in ((tt_label, "tt"), ("TA (teacher)", "ta"), ("TARQ", "tarq")):
         lines.append(f"| {label} | {_fmt([r['auc'][key] for r in runs])} | {_fmt([r['gauc'][key] for r in runs])} "
                      f"| {_fmt([r['logloss'][key] for r in runs])} |")
+        if key == "tt" and all("joint_tt" in r for r in runs) and tt_label.endswith("baseline)"):
+            lines.append(f"| TT score of the joint model | {_fmt([r['joint_tt']['auc'] for r in runs])} "
+                         f"| {_fmt([r['joint_tt']['gauc'] for r in runs])} | |")
     if ablation:
         lines.append(f"| TARQ without alignment | {_fmt([r['auc']['tarq'] for r in ablation])} "
                      f"| {_fmt([r['gauc']['tarq'] for r in ablation])} "
@@ -45,7 +50,12 @@ def summarize(runs: list[dict], ablation: list[dict]) -> str:
     gain = [r["auc"]["tarq"] - r["auc"]["tt"] for r in runs]
     gap = [(r["auc"]["tarq"] - r["auc"]["tt"]) / (r["auc"]["ta"] - r["auc"]["tt"])
            if r["auc"]["ta"] != r["auc"]["tt"] else float("nan") for r in runs]
-    lines += ["", f"TARQ − TT AUC: {_fmt(gain)}; share of the TT→TA gap recovered: {_fmt(gap, 2)}"]
+    lines += ["", f"TARQ − TT AUC: {_fmt(gain)} (seeds: {', '.join(f'{g:+.4f}' for g in gain)}); "
+                  f"share of the TT→TA gap recovered: {_fmt(gap, 2)} (seeds: {', '.join(f'{g:.2f}' for g in gap)})"]
+    gauc_gain = [r["gauc"]["tarq"] - r["gauc"]["tt"] for r in runs]
+    gauc_gap = [(r["gauc"]["tarq"] - r["gauc"]["tt"]) / (r["gauc"]["ta"] - r["gauc"]["tt"])
+                if r["gauc"]["ta"] != r["gauc"]["tt"] else float("nan") for r in runs]
+    lines.append(f"TARQ − TT GAUC: {_fmt(gauc_gain)}; share of the GAUC gap: {_fmt(gauc_gap, 2)}")
     util = np.array([r["utilization"] for r in runs])
     lines.append("utilization per level (alignment): " + ", ".join(_fmt(util[:, l], 3) for l in range(util.shape[1])))
     if ablation:

@@ -40,8 +40,7 @@ public final class ItemEncoder {
     private final MemorySegment attrEmb;
     private final GreedyResidualQuantizer quantizer;
     private final int crossDim;           // dx, 0 without the cross head
-    private final float[] crossWeight;    // W_x [dx][d], or null
-    private final float[] crossBias;      // b_x [dx], or null
+    private final CrossProjection cross;  // q = W_x·e + b_x, or null without the cross head
 
     private ItemEncoder(TarqModelFile model) {
         var dims = model.dimensions();
@@ -57,8 +56,7 @@ public final class ItemEncoder {
         this.quantizer = new GreedyResidualQuantizer(model.tensor(TarqTensors.RQ_CODEBOOKS).toFloatArray(), levels,
                 dims.codebookSize(), d);
         this.crossDim = dims.crossDim();
-        this.crossWeight = dims.crossHead() ? model.tensor(TarqTensors.TA_CROSS_ITEM_WEIGHT).toFloatArray() : null;
-        this.crossBias = dims.crossHead() ? model.tensor(TarqTensors.TA_CROSS_ITEM_BIAS).toFloatArray() : null;
+        this.cross = CrossProjection.of(model);
     }
 
     /**
@@ -200,15 +198,7 @@ public final class ItemEncoder {
 
     /** Computes {@code s.cross = W_x·s.embedding + b_x}, the item's {@code item.cross} row (the cross head only). */
     public void crossRow(Scratch s) {
-        float[] e = s.embedding;
-        for (int c = 0; c < crossDim; c++) {
-            double acc = crossBias[c];
-            int row = c * d;
-            for (int j = 0; j < d; j++) {
-                acc += (double) crossWeight[row + j] * e[j];
-            }
-            s.cross[c] = (float) acc;
-        }
+        cross.project(s.embedding, s.cross);
     }
 
     /** Computes {@code s.codes}, the greedy RQ codes of {@code s.embedding} (the engine's quantizer). */

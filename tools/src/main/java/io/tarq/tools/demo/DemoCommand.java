@@ -5,10 +5,12 @@ import io.tarq.engine.RequestLimits;
 import io.tarq.engine.Scorer;
 import io.tarq.engine.TarqModel;
 import io.tarq.engine.kernel.Kernels;
+import io.tarq.layout.ModelFormatException;
 import io.tarq.layout.TarqDimensions;
 import io.tarq.tools.InterleavedLatency;
 import io.tarq.tools.TarqCli;
 import io.tarq.tools.jsonl.RequestLine;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -101,13 +103,17 @@ public final class DemoCommand implements Callable<Integer> {
             if (catalog > 0) {
                 Path big = out.resolve("catalog-" + catalog + "-of-" + model.getFileName());
                 if (!Files.exists(big) || Files.getLastModifiedTime(big).compareTo(Files.getLastModifiedTime(model)) < 0) {
-                    o.printf(Locale.ROOT, "%nGrowing the catalog to %,d items (the model's codebooks code every new item; cached in %s) ...%n",
-                            catalog, big);
-                    long t0 = System.nanoTime();
-                    LargeCatalog.write(tarq.file(), catalog, seed, big);
-                    o.printf(Locale.ROOT, "  done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+                    grow(tarq, big, o);
                 }
-                try (TarqModel large = TarqModel.open(big)) {
+                TarqModel opened;
+                try {
+                    opened = TarqModel.open(big);
+                } catch (ModelFormatException e) { // a cache written by another version of the demo: grow it again
+                    o.printf(Locale.ROOT, "%nThe cached catalog is not valid (%s)%n", e.getMessage());
+                    grow(tarq, big, o);
+                    opened = TarqModel.open(big);
+                }
+                try (TarqModel large = opened) {
                     Histogram[] h = latency(large, candidates, String.format(Locale.ROOT, "catalog of %,d items", catalog), o);
                     report.latency(String.format(Locale.ROOT, "grown catalog, N = %,d", catalog), MODES, h);
                 }
@@ -117,6 +123,14 @@ public final class DemoCommand implements Callable<Integer> {
         report.writeHtml(html);
         o.printf("%nReport: %s%n", html);
         return TarqCli.EXIT_OK;
+    }
+
+    private void grow(TarqModel tarq, Path big, PrintWriter o) throws IOException {
+        o.printf(Locale.ROOT, "%nGrowing the catalog to %,d items (the model's codebooks code every new item; cached in %s) ...%n",
+                catalog, big);
+        long t0 = System.nanoTime();
+        LargeCatalog.write(tarq.file(), catalog, seed, big);
+        o.printf(Locale.ROOT, "  done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
     }
 
     /** AUC and GAUC of every mode over the held-out events (1 click and its sampled negatives per request). */
@@ -152,25 +166,29 @@ public final class DemoCommand implements Callable<Integer> {
         List<RequestLine> pool = InterleavedLatency.randomRequests(tarq, m, history, seed);
         SplittableRandom random = new SplittableRandom(seed);
         Scorer scorer = tarq.newScorer();
-        float[] ta = new float[m], tarqScores = new float[m];
-        double recall = 0, spearman = 0;
+        float[] ta = new float[m], tarqScores = new float[m], floatTables = new float[m];
+        double recall = 0, spearman = 0, uint8Recall = 0;
         try (ProgressBar bar = bar("TARQ vs exact TA", requests)) {
             for (int r = 0; r < requests; r++) {
                 RequestLine q = pool.get(random.nextInt(pool.size()));
                 long[] distinct = distinctCandidates(tarq, m, random);
                 scorer.score(Mode.TA, q.user(), q.history(), distinct, ta);
                 scorer.score(Mode.TARQ, q.user(), q.history(), distinct, tarqScores);
+                scorer.score(Mode.TARQ_F32, q.user(), q.history(), distinct, floatTables);
                 recall += RankingMetrics.topKRecall(tarqScores, ta, m, TOP);
+                uint8Recall += RankingMetrics.topKRecall(tarqScores, floatTables, m, TOP);
                 spearman += RankingMetrics.spearman(tarqScores, ta, m);
                 bar.step();
             }
         }
         recall /= requests;
         spearman /= requests;
-        report.agreement(requests, m, TOP, recall, spearman);
+        uint8Recall /= requests;
+        report.agreement(requests, m, TOP, recall, spearman, uint8Recall);
         o.printf(Locale.ROOT, "%nTARQ vs exact TA on %d requests of %,d distinct random candidates:%n"
-                + "  recall of TA's top-%d in TARQ's top-%d: %.3f   Spearman over all candidates: %.3f%n",
-                requests, m, TOP, TOP, recall, spearman);
+                + "  recall of TA's top-%d in TARQ's top-%d: %.3f   Spearman over all candidates: %.3f%n"
+                + "  uint8 tables against float tables: recall of tarq-f32's top-%d in tarq's: %.3f%n",
+                requests, m, TOP, TOP, recall, spearman, TOP, uint8Recall);
     }
 
     private static long[] distinctCandidates(TarqModel tarq, int m, SplittableRandom random) {

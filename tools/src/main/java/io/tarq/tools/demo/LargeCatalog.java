@@ -1,5 +1,6 @@
 package io.tarq.tools.demo;
 
+import io.tarq.engine.catalog.CrossProjection;
 import io.tarq.engine.quantize.GreedyResidualQuantizer;
 import io.tarq.layout.Layouts;
 import io.tarq.layout.TarqDimensions;
@@ -18,7 +19,8 @@ import java.util.stream.LongStream;
  * A trained model with its catalog grown to N items, to show what a large catalog costs: every weight is the trained
  * model's; the trained items keep their rows, ids, embeddings, vectors and codes; each new item is a trained item's
  * embedding and vector plus noise, coded by greedy RQ with the model's own codebooks (so codes are spread as the
- * trained items' are). The optional item tower and attribute groups are left out (they describe the trained catalog).
+ * trained items' are), and with the cross head its {@code item.cross} row is projected from that embedding. The
+ * optional item tower and attribute groups are left out (they describe the trained catalog).
  */
 final class LargeCatalog {
     private static final long ROWS_PER_TASK = 4096;
@@ -51,7 +53,7 @@ final class LargeCatalog {
             String name = t.name();
             boolean itemTensor = name.equals(TarqTensors.ITEM_IDS) || name.equals(TarqTensors.ITEM_EMB)
                     || name.equals(TarqTensors.ITEM_VEC) || name.equals(TarqTensors.ITEM_CODES)
-                    || name.startsWith("item.mlp.") || name.startsWith("item.attr.");
+                    || name.equals(TarqTensors.ITEM_CROSS) || name.startsWith("item.mlp.") || name.startsWith("item.attr.");
             if (!itemTensor) {
                 w.copyOf(t);
             }
@@ -84,6 +86,21 @@ final class LargeCatalog {
                 dst.set(Layouts.U8, (long) l * items + row, codes[l]);
             }
         }));
+        CrossProjection cross = CrossProjection.of(source);
+        if (cross != null) {
+            int dx = cross.crossDim();
+            TensorView trainedCross = source.tensor(TarqTensors.ITEM_CROSS);
+            w.add(TarqTensors.ITEM_CROSS, DType.F32, new long[] {items, dx}, dst -> rows(items, seed, (row, random, scratch) -> {
+                if (row < trained) {
+                    MemorySegment.copy(trainedCross.segment(), row * dx * 4L, dst, row * dx * 4L, dx * 4L);
+                } else {
+                    float[] q = new float[dx];
+                    jitter(emb, source(row, trained, random), d, embSpread, NOISE, random, scratch);
+                    cross.project(scratch, q);
+                    MemorySegment.copy(q, 0, dst, Layouts.F32, row * dx * 4L, dx);
+                }
+            }));
+        }
         w.write(out);
     }
 

@@ -35,6 +35,7 @@ class DemoCommandTest {
         assertEquals(0, exit, err.toString());
         assertTrue(text.contains("Quality on 2,000 held-out events"), text);
         assertTrue(text.contains("recall of TA's top-100"), text);
+        assertTrue(text.contains("recall of tarq-f32's top-100 in tarq's"), text);
         assertTrue(text.contains("catalog of 20,000 items"), text);
         String html = Files.readString(dir.resolve("report.html"));
         assertTrue(html.startsWith("<!DOCTYPE html>") && html.contains("<svg") && html.endsWith("</html>\n"));
@@ -44,6 +45,25 @@ class DemoCommandTest {
         assertClose(number(metrics, "joint_tt\"\\s*:\\s*\\{\\s*\"auc\""), auc(text, "tt"));
         assertClose(number(metrics, "\"auc\"\\s*:\\s*\\{[^}]*\"ta\""), auc(text, "ta"));
         assertClose(number(metrics, "\"auc\"\\s*:\\s*\\{[^}]*\"tarq\""), auc(text, "tarq-f32"));
+
+        // The grown catalog is a valid model to the last byte: with the cross head, item.cross = W_x·item.emb + b_x.
+        StringWriter verified = new StringWriter();
+        Path grown = dir.resolve("catalog-20000-of-" + MODEL.getFileName());
+        assertEquals(0, TarqCli.run(new String[] {"verify", "--full", grown.toString()}, new PrintWriter(verified, true),
+                new PrintWriter(verified, true)), verified.toString());
+    }
+
+    @Test
+    void aCachedCatalogThatIsNotValidIsGrownAgain() throws Exception {
+        Path cached = dir.resolve("catalog-20000-of-" + MODEL.getFileName());
+        Files.writeString(cached, "not a model"); // newer than the model: only opening it shows it is stale
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int exit = TarqCli.run(new String[] {"demo", "--model", MODEL.toString(), "--events", EVENTS.toString(),
+                "--out", dir.toString(), "--seconds", "0.2", "--catalog", "20000", "--requests", "2",
+                "--candidates", "500"}, new PrintWriter(out, true), new PrintWriter(err, true));
+        assertEquals(0, exit, err.toString());
+        assertTrue(out.toString().contains("The cached catalog is not valid"), out.toString());
+        assertTrue(out.toString().contains("catalog of 20,000 items"), out.toString());
     }
 
     private static void assertClose(double trainer, double engine) {
