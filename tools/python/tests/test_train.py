@@ -358,6 +358,23 @@ def cli(tmp_path, *extra):
     return out, args
 
 
+def test_cli_defaults_to_the_cross_head_recipe(tmp_path):
+    """No head flags: the cross head with dx = min(16, d) and λ_ld = 5; readout and din keep λ_ld = 1."""
+    from tarq.train.__main__ import parser
+    _, args = cli(tmp_path)
+    defaults = vars(parser().parse_args(args))
+    assert (defaults["teacher_head"], defaults["cross_dim"], defaults["ld_weight"]) == ("cross", None, None)
+    out, args = cli(tmp_path, "--epochs", "1", "--max-steps", "2", "--no-baseline", "--dim", "32", "--dv", "32")
+    assert train_main(args) == 0
+    config = json.loads(safetensors_np.read(out)[1]["train_config"])
+    assert (config["model"]["teacher_head"], config["model"]["cross_dim"]) == ("cross", 16)
+    assert config["train"]["weights"]["ld"] == 5.0
+    out, args = cli(tmp_path, "--epochs", "1", "--max-steps", "2", "--no-baseline", "--teacher-head", "readout")
+    assert train_main(args) == 0
+    config = json.loads(safetensors_np.read(out)[1]["train_config"])
+    assert config["model"]["teacher_head"] == "readout" and config["train"]["weights"]["ld"] == 1.0
+
+
 def test_cli_trains_exports_and_writes_metrics(tmp_path, capsys):
     out, args = cli(tmp_path, "--epochs", "1", "--max-steps", "6")
     assert train_main(args) == 0
@@ -386,7 +403,8 @@ def test_cli_trains_and_exports_the_cross_head(tmp_path):
     assert (model["teacher_head"], model["cross_dim"], model["cross_a"]) == ("cross", 4, "learned")
 
 
-@pytest.mark.parametrize("extra", [["--cross-dim", "8"], ["--cross-a", "identity"],
+@pytest.mark.parametrize("extra", [["--teacher-head", "readout", "--cross-dim", "8"],
+                                   ["--teacher-head", "din", "--cross-a", "identity"],
                                    ["--teacher-head", "cross", "--cross-a", "identity", "--cross-dim", "8"],
                                    ["--teacher-head", "cross", "--cross-dim", "17"]])
 def test_cross_flags_are_usage_errors_where_they_do_not_apply(tmp_path, extra, capsys):

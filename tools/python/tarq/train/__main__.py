@@ -30,6 +30,10 @@ from .model import Config
 from .trainer import TrainConfig, config_dict, evaluate, train, world_from_env
 
 SYNTHETIC_DEFAULTS = dict(users=3000, items=2000, interests=24, attributes=96, mean_length=20.0)
+# The cross head's recipe (docs/training.md, docs/results.md): dx = 16 keeps the per-request build of X within 2× of
+# format 1's LUT build, at a validation AUC within one seed's noise of dx = 64.
+DEFAULT_CROSS_DIM = 16
+DEFAULT_CROSS_LD = 5.0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -58,11 +62,12 @@ def parser() -> argparse.ArgumentParser:
     model.add_argument("--levels", type=int, default=3, help="L")
     model.add_argument("--codebook", type=int, default=256, help="K")
     model.add_argument("--no-null-keys", action="store_true", help="no null key in the target attentions")
-    model.add_argument("--teacher-head", choices=["readout", "din", "cross"], default="readout",
-                       help="the teacher's head: readout ⟨t, r_u⟩; din MLP([t; e⊙t; e]); cross ⟨t, r_u⟩ + ⟨A·t, q_i⟩, "
-                            "which the student shares (a format_version 2 file)")
-    model.add_argument("--cross-dim", type=int, default=0, metavar="DX",
-                       help="with --teacher-head cross: dx, the width of q_i = W_x·e_i + b_x, 1..d (0: d)")
+    model.add_argument("--teacher-head", choices=["readout", "din", "cross"], default="cross",
+                       help="the teacher's head: cross ⟨t, r_u⟩ + ⟨A·t, q_i⟩, which the student shares (a format_version "
+                            "2 file; the default); readout ⟨t, r_u⟩ or din MLP([t; e⊙t; e]) (format_version 1 files)")
+    model.add_argument("--cross-dim", type=int, default=None, metavar="DX",
+                       help=f"with --teacher-head cross: dx, the width of q_i = W_x·e_i + b_x, 1..d "
+                            f"(0: d; default {DEFAULT_CROSS_DIM}, or d if smaller)")
     model.add_argument("--cross-a", choices=["learned", "identity"], default="learned",
                        help="with --teacher-head cross: A learned, or fixed to the identity (needs dx = d)")
 
@@ -76,7 +81,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--no-align", action="store_true", help="ablation: no Codebook Alignment (λ_align = 0)")
     run.add_argument("--align-weight", type=float, default=Weights.align, help="λ_align")
     run.add_argument("--rec-weight", type=float, default=Weights.rec, help="λ_rec")
-    run.add_argument("--ld-weight", type=float, default=Weights.ld, help="λ_ld")
+    run.add_argument("--ld-weight", type=float, default=None,
+                     help=f"λ_ld (default {DEFAULT_CROSS_LD} with the cross head, {Weights.ld} with readout and din)")
     run.add_argument("--commit-weight", type=float, default=Weights.commit, help="RQ commitment into the items")
     run.add_argument("--tt-weight", type=float, default=Weights.tt, help="λ_tt: BCE(s_TT) in the joint model")
     run.add_argument("--similarity-init", type=float, default=2.0,
@@ -118,8 +124,12 @@ def main(argv=None) -> int:
     p = parser()
     args = p.parse_args(argv)
     cross = args.teacher_head == "cross"
-    if not cross and (args.cross_dim or args.cross_a != "learned"):
+    if not cross and (args.cross_dim is not None or args.cross_a != "learned"):
         p.error("--cross-dim and --cross-a are for --teacher-head cross")
+    if args.ld_weight is None:
+        args.ld_weight = DEFAULT_CROSS_LD if cross else Weights.ld
+    if cross and args.cross_dim is None:
+        args.cross_dim = min(DEFAULT_CROSS_DIM, args.dim)
     rank, world = world_from_env()
     say = (lambda *a: print(*a, flush=True)) if rank == 0 else (lambda *a: None)
     try:
