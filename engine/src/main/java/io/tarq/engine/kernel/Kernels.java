@@ -22,12 +22,37 @@ public final class Kernels {
     }
 
     private static final class Holder {
-        static final KernelSupport INSTANCE = lookup(System.getProperty(PROPERTY, ""));
+        static final Choice CHOICE = Choice.of(System.getProperty(PROPERTY, ""));
     }
 
-    /** The implementation in use. */
+    /**
+     * The implementation in use. A bad {@code -Dio.tarq.kernels} value throws {@link IllegalArgumentException}, and
+     * {@code panama} forced where it cannot run {@link IllegalStateException}, on every call (never an
+     * {@code ExceptionInInitializerError} once and {@code NoClassDefFoundError} after).
+     */
     public static KernelSupport get() {
-        return Holder.INSTANCE;
+        return Holder.CHOICE.kernels();
+    }
+
+    /** The outcome of {@link #lookup}, kept: the implementation, or the refusal to throw again on every call. */
+    record Choice(KernelSupport implementation, RuntimeException refusal) {
+        static Choice of(String forced) {
+            try {
+                return new Choice(lookup(forced), null);
+            } catch (IllegalArgumentException | IllegalStateException e) {
+                return new Choice(null, e);
+            }
+        }
+
+        KernelSupport kernels() {
+            if (refusal instanceof IllegalArgumentException) {
+                throw new IllegalArgumentException(refusal.getMessage(), refusal);
+            }
+            if (refusal != null) {
+                throw new IllegalStateException(refusal.getMessage(), refusal);
+            }
+            return implementation;
+        }
     }
 
     /** "panama" or "scalar": which implementation runs. */

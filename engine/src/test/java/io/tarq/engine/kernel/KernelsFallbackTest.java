@@ -60,6 +60,16 @@ class KernelsFallbackTest {
     }
 
     @Test
+    void aBadChoiceIsRefusedWithATypedExceptionOnEveryCall() {
+        Kernels.Choice bad = Kernels.Choice.of("gpu");
+        for (int call = 0; call < 2; call++) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, bad::kernels);
+            assertTrue(e.getMessage().contains("-D" + Kernels.PROPERTY + "=gpu: expected scalar or panama"), e.getMessage());
+        }
+        assertEquals("scalar", Kernels.Choice.of("scalar").kernels().name());
+    }
+
+    @Test
     void anUnknownChoiceIsRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Kernels.lookup("gpu"));
         assertTrue(e.getMessage().contains("expected scalar or panama"), e.getMessage());
