@@ -32,6 +32,14 @@ def _fmt(values, digits=4) -> str:
     return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
 
 
+def _gain_and_gap(runs, metric):
+    """Per run, TARQ − TT of ``metric`` and its share of TA − TT (NaN where the teacher is level with TT)."""
+    gain = [r[metric]["tarq"] - r[metric]["tt"] for r in runs]
+    gap = [g / (r[metric]["ta"] - r[metric]["tt"]) if r[metric]["ta"] != r[metric]["tt"] else float("nan")
+           for g, r in zip(gain, runs)]
+    return gain, gap
+
+
 def summarize(runs: list[dict], ablation: list[dict]) -> str:
     lines = [f"runs: {len(runs)} seeds" + (f", ablation: {len(ablation)} seeds" if ablation else ""), "",
              "| model | AUC | GAUC | logloss |", "|---|---|---|---|"]
@@ -47,14 +55,10 @@ def summarize(runs: list[dict], ablation: list[dict]) -> str:
         lines.append(f"| TARQ without alignment | {_fmt([r['auc']['tarq'] for r in ablation])} "
                      f"| {_fmt([r['gauc']['tarq'] for r in ablation])} "
                      f"| {_fmt([r['logloss']['tarq'] for r in ablation])} |")
-    gain = [r["auc"]["tarq"] - r["auc"]["tt"] for r in runs]
-    gap = [(r["auc"]["tarq"] - r["auc"]["tt"]) / (r["auc"]["ta"] - r["auc"]["tt"])
-           if r["auc"]["ta"] != r["auc"]["tt"] else float("nan") for r in runs]
+    gain, gap = _gain_and_gap(runs, "auc")
     lines += ["", f"TARQ − TT AUC: {_fmt(gain)} (seeds: {', '.join(f'{g:+.4f}' for g in gain)}); "
                   f"share of the TT→TA gap recovered: {_fmt(gap, 2)} (seeds: {', '.join(f'{g:.2f}' for g in gap)})"]
-    gauc_gain = [r["gauc"]["tarq"] - r["gauc"]["tt"] for r in runs]
-    gauc_gap = [(r["gauc"]["tarq"] - r["gauc"]["tt"]) / (r["gauc"]["ta"] - r["gauc"]["tt"])
-                if r["gauc"]["ta"] != r["gauc"]["tt"] else float("nan") for r in runs]
+    gauc_gain, gauc_gap = _gain_and_gap(runs, "gauc")
     lines.append(f"TARQ − TT GAUC: {_fmt(gauc_gain)}; share of the GAUC gap: {_fmt(gauc_gap, 2)}")
     util = np.array([r["utilization"] for r in runs])
     lines.append("utilization per level (alignment): " + ", ".join(_fmt(util[:, l], 3) for l in range(util.shape[1])))
