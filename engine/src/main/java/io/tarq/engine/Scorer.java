@@ -124,9 +124,23 @@ public final class Scorer {
 
     /** Fills {@code out[0..candidates.length)} with the logits of {@code mode}, in candidate order. */
     public void score(Mode mode, long userId, long[] history, long[] candidates, float[] out) {
+        score(mode, userId, history, 0, history.length, candidates, 0, candidates.length, out, 0);
+    }
+
+    /**
+     * As {@link #score(Mode, long, long[], long[], float[])} on slices of the caller's arrays, so that pooled or
+     * shared buffers need no copy: the behaviours are {@code history[historyOffset..historyOffset+historyLength)},
+     * the candidates {@code candidates[candidateOffset..candidateOffset+candidateCount)}, and the logit of candidate
+     * {@code i} of the slice goes to {@code out[outOffset + i]}. Positions in exceptions are positions in the slice.
+     *
+     * @throws IndexOutOfBoundsException if a slice does not fit its array
+     */
+    public void score(Mode mode, long userId, long[] history, int historyOffset, int historyLength,
+                      long[] candidates, int candidateOffset, int candidateCount, float[] out, int outOffset) {
         enter();
         try {
-            scoreIds(mode, userId, history, candidates, out);
+            scoreIds(mode, userId, history, historyOffset, historyLength, candidates, candidateOffset, candidateCount,
+                    out, outOffset);
         } finally {
             exit();
         }
@@ -137,7 +151,7 @@ public final class Scorer {
         enter();
         try {
             int count = resolveRows(userRow, historyRows, candidateRows, out);
-            scoreResolved(mode, count, candidateRows.length, out);
+            scoreResolved(mode, count, candidateRows.length, out, 0);
         } finally {
             exit();
         }
@@ -145,13 +159,26 @@ public final class Scorer {
 
     /** The {@code k} best candidates under {@code mode}, best first. */
     public TopK topK(Mode mode, long userId, long[] history, long[] candidates, int k, TopK result) {
+        return topK(mode, userId, history, 0, history.length, candidates, 0, candidates.length, k, result);
+    }
+
+    /**
+     * As {@link #topK(Mode, long, long[], long[], int, TopK)} on slices of the caller's arrays (see
+     * {@link #score(Mode, long, long[], int, int, long[], int, int, float[], int)}); the result's positions are
+     * positions in the candidate slice.
+     *
+     * @throws IndexOutOfBoundsException if a slice does not fit its array
+     */
+    public TopK topK(Mode mode, long userId, long[] history, int historyOffset, int historyLength,
+                     long[] candidates, int candidateOffset, int candidateCount, int k, TopK result) {
         enter();
         try {
             limits.checkK("k", k);
-            checkSizes(history.length, candidates.length);
-            float[] all = allScores(candidates.length);
-            scoreIds(mode, userId, history, candidates, all);
-            selector.select(all, candidates.length, k, rowsByPosition(candidates.length), candidates, result);
+            checkSizes(historyLength, candidateCount);
+            float[] all = allScores(candidateCount);
+            scoreIds(mode, userId, history, historyOffset, historyLength, candidates, candidateOffset, candidateCount,
+                    all, 0);
+            selector.select(all, candidateCount, k, rowsByPosition(candidateCount), candidates, candidateOffset, result);
             return result;
         } finally {
             exit();
@@ -163,25 +190,40 @@ public final class Scorer {
      * and the best {@code k} by TA come back (with TA logits), best first; ties go to the lower candidate position.
      */
     public TopK rescoreTopK(long userId, long[] history, long[] candidates, int kPrime, int k, TopK result) {
+        return rescoreTopK(userId, history, 0, history.length, candidates, 0, candidates.length, kPrime, k, result);
+    }
+
+    /**
+     * As {@link #rescoreTopK(long, long[], long[], int, int, TopK)} on slices of the caller's arrays (see
+     * {@link #score(Mode, long, long[], int, int, long[], int, int, float[], int)}); the result's positions are
+     * positions in the candidate slice.
+     *
+     * @throws IndexOutOfBoundsException if a slice does not fit its array
+     */
+    public TopK rescoreTopK(long userId, long[] history, int historyOffset, int historyLength, long[] candidates,
+                            int candidateOffset, int candidateCount, int kPrime, int k, TopK result) {
         enter();
         try {
-            return cascade(userId, history, candidates, kPrime, k, result);
+            return cascade(userId, history, historyOffset, historyLength, candidates, candidateOffset, candidateCount,
+                    kPrime, k, result);
         } finally {
             exit();
         }
     }
 
-    private TopK cascade(long userId, long[] history, long[] candidates, int kPrime, int k, TopK result) {
+    private TopK cascade(long userId, long[] history, int historyOffset, int historyLength, long[] candidates,
+                         int candidateOffset, int candidateCount, int kPrime, int k, TopK result) {
         limits.checkK("k", k);
         limits.checkK("kPrime", kPrime);
         if (kPrime < k) {
             throw new IllegalArgumentException("kPrime = " + kPrime + " is smaller than k = " + k);
         }
-        checkSizes(history.length, candidates.length);
-        float[] all = allScores(candidates.length);
-        scoreIds(Mode.TARQ, userId, history, candidates, all);
-        int[] byPosition = rowsByPosition(candidates.length);
-        selector.select(all, candidates.length, kPrime, byPosition, candidates, stage);
+        checkSizes(historyLength, candidateCount);
+        float[] all = allScores(candidateCount);
+        scoreIds(Mode.TARQ, userId, history, historyOffset, historyLength, candidates, candidateOffset, candidateCount,
+                all, 0);
+        int[] byPosition = rowsByPosition(candidateCount);
+        selector.select(all, candidateCount, kPrime, byPosition, candidates, candidateOffset, stage);
 
         // Re-score the survivors in candidate order, so that TA ties also go to the lower position.
         int survivors = stage.size();
@@ -200,11 +242,11 @@ public final class Scorer {
         System.arraycopy(stageRows, 0, rows, 0, survivors);
         exactTwoTower(survivors, stageScores);
         teacher.addTo(user, rows, survivors, stageScores);
-        selector.select(stageScores, survivors, k, stageRows, null, result);
+        selector.select(stageScores, survivors, k, stageRows, null, 0, result);
         for (int i = 0; i < result.size; i++) {
             int position = order[result.positions[i]];
             result.positions[i] = position;
-            result.ids[i] = candidates[position];
+            result.ids[i] = candidates[candidateOffset + position];
         }
         return result;
     }
@@ -227,32 +269,37 @@ public final class Scorer {
 
     // ---------------------------------------------------------------- request semantics
 
-    private void scoreIds(Mode mode, long userId, long[] history, long[] candidates, float[] out) {
-        int count = resolve(userId, history, candidates, out);
-        scoreResolved(mode, count, candidates.length, out);
+    private void scoreIds(Mode mode, long userId, long[] history, int historyOffset, int historyLength,
+                          long[] candidates, int candidateOffset, int candidateCount, float[] out, int outOffset) {
+        int count = resolve(userId, history, historyOffset, historyLength, candidates, candidateOffset, candidateCount,
+                out, outOffset);
+        scoreResolved(mode, count, candidateCount, out, outOffset);
     }
 
     /**
      * Resolves ids into rows, runs the user side, and returns how many candidates are scored (all of them, or those
      * known when unknown ones are skipped; their out entries are already NaN).
      */
-    private int resolve(long userId, long[] history, long[] candidates, float[] out) {
+    private int resolve(long userId, long[] history, int historyOffset, int historyLength, long[] candidates,
+                        int candidateOffset, int candidateCount, float[] out, int outOffset) {
         model.checkOpen();
-        checkSizes(history.length, candidates.length);
-        checkOut(candidates.length, out);
-        ensureCandidates(candidates.length);
+        java.util.Objects.checkFromIndexSize(historyOffset, historyLength, history.length);
+        java.util.Objects.checkFromIndexSize(candidateOffset, candidateCount, candidates.length);
+        checkSizes(historyLength, candidateCount);
+        checkOut(outOffset, candidateCount, out);
+        ensureCandidates(candidateCount);
         // The id lookup brings each candidate's codes when the index holds them (the code fetch is then free).
         codesResolved = codesInIndex;
         int missing = codesInIndex
-                ? items.rows(candidates, 0, candidates.length, rows, packedCodes)
-                : items.rows(candidates, 0, candidates.length, rows);
-        int count = candidates.length;
+                ? items.rows(candidates, candidateOffset, candidateCount, rows, packedCodes)
+                : items.rows(candidates, candidateOffset, candidateCount, rows);
+        int count = candidateCount;
         if (missing > 0) {
-            count = compactKnown(candidates, out);
+            count = compactKnown(candidates, candidateOffset, candidateCount, out, outOffset);
         }
         // Behaviours: drop unknown ones, keep the newest n_max of the rest.
         int n = 0;
-        for (int i = history.length - 1; i >= 0 && n < historyRows.length; i--) {
+        for (int i = historyOffset + historyLength - 1; i >= historyOffset && n < historyRows.length; i--) {
             int row = items.row(history[i]);
             if (row != IdIndex.MISSING) {
                 historyRows[n++] = row;
@@ -267,7 +314,7 @@ public final class Scorer {
     private int resolveRows(int userRow, int[] history, int[] candidates, float[] out) {
         model.checkOpen();
         checkSizes(history.length, candidates.length);
-        checkOut(candidates.length, out);
+        checkOut(0, candidates.length, out);
         checkRow("user row", userRow, dims.users());
         ensureCandidates(candidates.length);
         codesResolved = false;
@@ -286,14 +333,14 @@ public final class Scorer {
     }
 
     /** Unknown candidates: NaN in out, the known ones moved to the front of rows with their positions recorded. */
-    private int compactKnown(long[] candidates, float[] out) {
+    private int compactKnown(long[] candidates, int candidateOffset, int candidateCount, float[] out, int outOffset) {
         int count = 0;
-        for (int i = 0; i < candidates.length; i++) {
+        for (int i = 0; i < candidateCount; i++) {
             if (rows[i] == IdIndex.MISSING) {
                 if (!skipUnknown) {
-                    throw new UnknownCandidateException(candidates[i], i);
+                    throw new UnknownCandidateException(candidates[candidateOffset + i], i);
                 }
-                out[i] = Float.NaN;
+                out[outOffset + i] = Float.NaN;
             } else {
                 positions[count] = i;
                 packedCodes[count] = packedCodes[i];
@@ -303,10 +350,12 @@ public final class Scorer {
         return count;
     }
 
-    private void scoreResolved(Mode mode, int count, int total, float[] out) {
+    private void scoreResolved(Mode mode, int count, int total, float[] out, int outOffset) {
         scoredCount = count;
         boolean compacted = count < total;
-        float[] target = compacted ? compactScratch(count) : out;
+        // The kernels write from index 0: a compacted request or an offset output goes through scratch.
+        boolean direct = !compacted && outOffset == 0;
+        float[] target = direct ? out : compactScratch(count);
         if (mode == Mode.TA) {
             exactTwoTower(count, target);
         } else {
@@ -335,8 +384,10 @@ public final class Scorer {
         }
         if (compacted) {
             for (int i = 0; i < count; i++) {
-                out[positions[i]] = target[i];
+                out[outOffset + positions[i]] = target[i];
             }
+        } else if (!direct) {
+            System.arraycopy(target, 0, out, outOffset, count);
         }
     }
 
@@ -428,9 +479,10 @@ public final class Scorer {
         limits.checkHistory(historyLength);
     }
 
-    private static void checkOut(int count, float[] out) {
-        if (out.length < count) {
-            throw new IllegalArgumentException("out holds " + out.length + " scores, the request has " + count + " candidates");
+    private static void checkOut(int offset, int count, float[] out) {
+        if (offset < 0 || out.length - offset < count) {
+            throw new IllegalArgumentException("out holds " + out.length + " scores" + (offset == 0 ? "" : " (from offset " + offset + ")")
+                    + ", the request has " + count + " candidates");
         }
     }
 

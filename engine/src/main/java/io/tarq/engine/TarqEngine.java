@@ -212,8 +212,8 @@ public final class TarqEngine implements AutoCloseable {
         private Builder() {
         }
 
-        /** The kernels (default: {@link Kernels#get()}, what this JVM supports). */
-        public Builder kernels(KernelSupport value) {
+        /** The kernels (default: {@link Kernels#get()}, what this JVM supports); the engine's tests compare them. */
+        Builder kernels(KernelSupport value) {
             this.kernels = Objects.requireNonNull(value, "kernels");
             return this;
         }

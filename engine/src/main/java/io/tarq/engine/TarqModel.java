@@ -2,6 +2,7 @@ package io.tarq.engine;
 
 import io.tarq.engine.kernel.KernelSupport;
 import io.tarq.engine.kernel.Kernels;
+import io.tarq.layout.IdIndex;
 import io.tarq.layout.Layouts;
 import io.tarq.layout.ModelFormatException;
 import io.tarq.layout.TarqDimensions;
@@ -67,13 +68,13 @@ public final class TarqModel implements AutoCloseable {
         return open(path, Kernels.get(), itemVectors);
     }
 
-    /** Opens a model with the given kernels (tests and benchmarks compare implementations this way). */
-    public static TarqModel open(Path path, KernelSupport kernels) throws IOException {
+    /** Opens a model with the given kernels (the engine's tests compare implementations this way). */
+    static TarqModel open(Path path, KernelSupport kernels) throws IOException {
         return open(path, kernels, ItemVectors.FLOAT32);
     }
 
     /** Opens a model with the given kernels and item vectors. */
-    public static TarqModel open(Path path, KernelSupport kernels, ItemVectors itemVectors) throws IOException {
+    static TarqModel open(Path path, KernelSupport kernels, ItemVectors itemVectors) throws IOException {
         java.util.Objects.requireNonNull(itemVectors, "itemVectors");
         TarqModelFile file = TarqModelFile.open(path);
         try {
@@ -107,6 +108,73 @@ public final class TarqModel implements AutoCloseable {
 
     public TarqDimensions dimensions() {
         return file.dimensions();
+    }
+
+    /**
+     * The model's format version: {@link TarqDimensions#FORMAT_VERSION_1} (no cross head) or
+     * {@link TarqDimensions#FORMAT_VERSION_2} (the cross head).
+     *
+     * @return 1 or 2
+     */
+    public int formatVersion() {
+        return file.dimensions().formatVersion();
+    }
+
+    /**
+     * Whether the model has the cross head (format version 2): its TARQ and TA logits then carry the candidate's
+     * product with the attention output (docs/model.md).
+     *
+     * @return true for a format-2 model
+     */
+    public boolean crossHead() {
+        return file.dimensions().crossHead();
+    }
+
+    /**
+     * Whether {@code id} is one of the model's items, so a request naming it as a candidate scores it.
+     *
+     * @param id an item id
+     * @return true if the catalog has the item; a hash lookup, no allocation
+     * @throws IllegalStateException if the model is closed
+     */
+    public boolean containsItem(long id) {
+        checkOpen();
+        return file.itemIndex().row(id) != IdIndex.MISSING;
+    }
+
+    /**
+     * Whether {@code id} is one of the model's users (an unknown user scores as the model's row 0).
+     *
+     * @param id a user id
+     * @return true if the model has a row for the user; a hash lookup, no allocation
+     * @throws IllegalStateException if the model is closed
+     */
+    public boolean containsUser(long id) {
+        checkOpen();
+        return file.userIndex().row(id) != IdIndex.MISSING;
+    }
+
+    /**
+     * The item ids in catalog row order ({@code item.ids}): for a server that draws or checks candidates, or a load
+     * generator. A new array each call (N longs).
+     *
+     * @return a copy of the model's item ids
+     * @throws IllegalStateException if the model is closed
+     */
+    public long[] itemIds() {
+        checkOpen();
+        return file.tensor(TarqTensors.ITEM_IDS).toLongArray();
+    }
+
+    /**
+     * The user ids in row order ({@code user.ids}); row 0 is the unknown user. A new array each call (U longs).
+     *
+     * @return a copy of the model's user ids
+     * @throws IllegalStateException if the model is closed
+     */
+    public long[] userIds() {
+        checkOpen();
+        return file.tensor(TarqTensors.USER_IDS).toLongArray();
     }
 
     /** The model file (metadata, tensors, id indexes). */

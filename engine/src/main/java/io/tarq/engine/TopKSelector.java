@@ -8,7 +8,7 @@ final class TopKSelector {
     private int[] heap = new int[0]; // candidate positions
 
     /** Fills {@code result} with the best {@code k} of {@code scores[0..count)}, best first. */
-    void select(float[] scores, int count, int k, int[] rows, long[] ids, TopK result) {
+    void select(float[] scores, int count, int k, int[] rows, long[] ids, int idsOffset, TopK result) {
         if (k < 0) {
             throw new IllegalArgumentException("k = " + k + " is negative");
         }
@@ -39,7 +39,7 @@ final class TopKSelector {
             siftDown(scores, 0, r);
             result.positions[r] = position;
             result.rows[r] = rows[position];
-            result.ids[r] = ids == null ? -1 : ids[position];
+            result.ids[r] = ids == null ? -1 : ids[idsOffset + position];
             result.scores[r] = scores[position];
         }
     }

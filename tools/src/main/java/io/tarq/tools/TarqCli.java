@@ -1,5 +1,6 @@
 package io.tarq.tools;
 
+import io.tarq.engine.TarqRuntime;
 import io.tarq.layout.ModelFormatException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -72,11 +73,12 @@ public final class TarqCli implements Runnable {
         return message == null ? e.getClass().getName() : message.lines().findFirst().orElse(message);
     }
 
+    /** {@code tarq --version}: the release, the JVM, and the kernels requests would run on here. */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            String v = TarqCli.class.getPackage().getImplementationVersion();
-            return new String[] {"tarq " + (v == null ? "dev" : v) + " on Java " + Runtime.version()};
+            return new String[] {"tarq " + TarqRuntime.version() + " on Java " + Runtime.version(),
+                    "kernels: " + TarqRuntime.kernels()};
         }
     }
 }

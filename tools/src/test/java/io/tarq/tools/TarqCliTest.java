@@ -10,6 +10,7 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,6 +36,20 @@ class TarqCliTest {
         Run synth = run("synth", "--items", "2000", "--users", "30", "--seed", "5", "--null-keys", "--out", model.toString());
         assertEquals(0, synth.exit(), synth.err());
         assertTrue(synth.out().contains("2,000 items, seed 5"), synth.out());
+    }
+
+    @Test
+    void versionNamesTheReleaseTheJvmAndTheKernels() throws IOException {
+        Run r = run("--version");
+        assertEquals(0, r.exit(), r.err());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(2, lines.size(), r.out());
+        String pom = Files.readString(Path.of(System.getProperty("tarq.root"), "pom.xml"));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("<artifactId>tarq-parent</artifactId>\\s*<version>([^<]+)</version>")
+                .matcher(pom);
+        assertTrue(m.find(), "the parent POM's version");
+        assertEquals("tarq " + m.group(1) + " on Java " + Runtime.version(), lines.get(0));
+        assertTrue(lines.get(1).startsWith("kernels: panama") || lines.get(1).startsWith("kernels: scalar"), lines.get(1));
     }
 
     @Test
