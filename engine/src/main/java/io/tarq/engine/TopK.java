@@ -12,6 +12,10 @@ public final class TopK {
     long[] ids = new long[0];
     float[] scores = new float[0];
 
+    /** An empty holder; its arrays grow to the largest k it is filled with. */
+    public TopK() {
+    }
+
     /** Entries filled, at most the k asked for (fewer when the request had fewer scorable candidates). */
     public int size() {
         return size;

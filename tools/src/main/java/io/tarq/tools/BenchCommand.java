@@ -3,7 +3,7 @@ package io.tarq.tools;
 import io.tarq.engine.Mode;
 import io.tarq.engine.RequestLimits;
 import io.tarq.engine.TarqModel;
-import io.tarq.engine.kernel.Kernels;
+import io.tarq.engine.TarqRuntime;
 import io.tarq.layout.TarqDimensions;
 import io.tarq.tools.jsonl.RequestLine;
 import java.nio.file.Path;
@@ -93,7 +93,7 @@ final class BenchCommand implements Callable<Integer> {
         TarqDimensions dims = tarq.dimensions();
         out.printf(Locale.ROOT, "%s: N = %s items, M = %d candidates, n = %d behaviours, %d thread(s), %.0f s%n", model,
                 Formats.count(dims.items()), candidates, history, threads, seconds);
-        out.printf("kernels: %s; item vectors: %s%n", Kernels.describe(), tarq.itemVectors().cliName());
+        out.printf("kernels: %s; item vectors: %s%n", TarqRuntime.kernels(), tarq.itemVectors().cliName());
         out.printf("%-9s %10s %10s %10s %12s %10s%n", "mode", "p50 µs", "p99 µs", "p99.9 µs", "requests/s", "samples");
         for (int m = 0; m < modes.length; m++) {
             Histogram h = histograms[m];

@@ -73,7 +73,7 @@ final class InspectCommand implements Callable<Integer> {
         out.printf("  item encoder  %s%n", features.itemTower()
                 ? "item tower (f_i = " + features.itemMlpHidden() + "), " + features.attributes() + " attributes"
                 : "absent (encode-items unavailable)");
-        out.printf("  kernels       %s%n", io.tarq.engine.kernel.Kernels.describe());
+        out.printf("  kernels       %s%n", io.tarq.engine.TarqRuntime.kernels());
         out.printf("  id index      %s in memory (%s items, %s users), built at open%n",
                 Formats.bytes(file.itemIndex().byteSize() + file.userIndex().byteSize()),
                 Formats.count(file.itemIndex().size()), Formats.count(file.userIndex().size()));

@@ -34,6 +34,10 @@ import java.util.Map;
 public final class SafetensorsWriter {
     public static final int DATA_ALIGNMENT = 64;
 
+    /** An empty writer: add metadata and tensors, then {@code write} the file. */
+    public SafetensorsWriter() {
+    }
+
     /** Writes one tensor's bytes into {@code destination}, a segment of exactly the tensor's byte size. */
     @FunctionalInterface
     public interface TensorFiller {

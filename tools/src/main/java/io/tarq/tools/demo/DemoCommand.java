@@ -4,7 +4,7 @@ import io.tarq.engine.Mode;
 import io.tarq.engine.RequestLimits;
 import io.tarq.engine.Scorer;
 import io.tarq.engine.TarqModel;
-import io.tarq.engine.kernel.Kernels;
+import io.tarq.engine.TarqRuntime;
 import io.tarq.layout.ModelFormatException;
 import io.tarq.layout.TarqDimensions;
 import io.tarq.tools.InterleavedLatency;
@@ -90,11 +90,11 @@ public final class DemoCommand implements Callable<Integer> {
             TarqDimensions dims = tarq.dimensions();
             Events events = Events.read(eventsPath);
             report.model(model, tarq.file().producer(), dims, tarq.file().metadata().get("dataset"));
-            report.kernels(Kernels.describe());
+            report.kernels(TarqRuntime.kernels());
             o.printf(Locale.ROOT, "TARQ demo: %s%n  %s%n  N = %s items, U = %s users, d = %d, L = %d levels × K = %d codewords%n",
                     model, tarq.file().producer(), String.format(Locale.ROOT, "%,d", dims.items()),
                     String.format(Locale.ROOT, "%,d", dims.users()), dims.d(), dims.levels(), dims.codebookSize());
-            o.printf("  kernels: %s%n%n", Kernels.describe());
+            o.printf("  kernels: %s%n%n", TarqRuntime.kernels());
 
             quality(tarq, events, report, o);
             agreement(tarq, report, o);
