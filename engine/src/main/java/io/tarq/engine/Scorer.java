@@ -162,11 +162,11 @@ public final class Scorer {
      * @param candidates the candidates' external item ids
      * @param out        receives one logit a candidate (NaN for a skipped unknown candidate); entries past
      *                   {@code candidates.length} are not touched
-     * @throws RequestLimitException      {@code candidates} or {@code history} is over this scorer's limits
-     * @throws IllegalArgumentException   {@code out} is shorter than {@code candidates}
-     * @throws UnknownCandidateException  a candidate id is not in the catalog and unknown candidates are not skipped
-     * @throws IllegalStateException      another thread is inside this scorer, or the model is closed
-     * @throws NullPointerException       an argument is null
+     * @throws RequestLimitException     {@code candidates} or {@code history} is over this scorer's limits
+     * @throws IllegalArgumentException  {@code out} is shorter than {@code candidates}
+     * @throws UnknownCandidateException a candidate id is not in the catalog and unknown candidates are not skipped
+     * @throws IllegalStateException     another thread is inside this scorer, or the model is closed
+     * @throws NullPointerException      an argument is null
      */
     public void score(Mode mode, long userId, long[] history, long[] candidates, float[] out) {
         enter();

@@ -152,8 +152,8 @@ public final class TarqModel implements AutoCloseable {
 
     /**
      * Creates a scorer for one thread: it owns all the scratch memory a request needs and serves one thread at a
-     * time. Allocates the scorer's fixed buffers (sized by d, n_max, L and K); its per-candidate buffers start empty
-     * and grow with the first requests.
+     * time. Allocates the scorer's fixed buffers (sized by the model's dimensions); its per-candidate buffers start
+     * empty and grow with the first requests.
      *
      * @return a new scorer with default settings ({@link RequestLimits#DEFAULT}, unknown candidates throw)
      * @throws IllegalStateException the model is closed

@@ -23,6 +23,7 @@ public final class ModelFormatException extends IOException {
      * @param file    the file at fault
      * @param subject what in it is at fault ("tensor item.codes", "metadata d", "header"), or null for the whole file
      * @param fault   what is wrong
+     * @throws NullPointerException {@code fault} is null
      */
     public ModelFormatException(Path file, String subject, String fault) {
         this(file, subject, fault, null);

@@ -35,8 +35,8 @@ public final class TarqModelFile implements AutoCloseable {
     }
 
     /**
-     * Opens and checks a model file: maps it, checks the header, metadata and every tensor's dtype and shape, and
-     * builds the id indexes. On any failure nothing stays open.
+     * Opens and checks a model file: maps it, checks the header, metadata and every tensor's dtype and shape, with
+     * the cross head that its tensors are finite, and builds the id indexes. On any failure nothing stays open.
      *
      * @param path the model file
      * @return the open file

@@ -8,7 +8,8 @@
  *       and the format version they imply.</li>
  *   <li>{@link io.tarq.layout.TarqTensors}: the tensor names, with their shapes and dtypes.</li>
  *   <li>{@link io.tarq.layout.IdIndex}: external int64 id to row, built at open.</li>
- *   <li>{@link io.tarq.layout.Layouts}: the little-endian, unaligned value layouts every read of model memory uses.</li>
+ *   <li>{@link io.tarq.layout.Layouts}: the little-endian, unaligned value layouts every read of model memory
+ *       uses.</li>
  *   <li>{@link io.tarq.layout.ModelFormatException}: a file that cannot be served, with a one-line message naming the
  *       file, the tensor or metadata key, and the fault ({@link io.tarq.layout.OneLine}).</li>
  * </ul>

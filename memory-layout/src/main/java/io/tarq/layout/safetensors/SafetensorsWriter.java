@@ -45,8 +45,8 @@ public final class SafetensorsWriter {
          * Writes the tensor's bytes, little-endian, row-major.
          *
          * @param destination the tensor's slice of the mapped output file, exactly its byte size
-         * @throws IOException the source of the bytes cannot be read; {@link #write(Path)} then fails and leaves no
-         *                     file behind
+         * @throws IOException the source of the bytes cannot be read; {@link #write(Path)} then fails and leaves
+         *                     its target as it was
          */
         void fill(MemorySegment destination) throws IOException;
     }
@@ -93,7 +93,7 @@ public final class SafetensorsWriter {
      * @param shape  its shape (copied)
      * @param filler writes its bytes, called once by each {@link #write(Path)}
      * @return this writer
-     * @throws IllegalArgumentException {@code name} is {@code __metadata__} or was added before, the shape has a
+     * @throws IllegalArgumentException {@code name} is {@code __metadata__} or was added before, or the shape has a
      *                                  negative extent
      * @throws ArithmeticException      the tensor's byte size overflows a long
      */
