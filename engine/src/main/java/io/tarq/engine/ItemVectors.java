@@ -16,11 +16,22 @@ public enum ItemVectors {
      */
     SQ8;
 
-    /** The name the command line uses: float32, sq8. */
+    /**
+     * Returns the name the command line uses for this choice.
+     *
+     * @return {@code float32} or {@code sq8}
+     */
     public String cliName() {
         return name().toLowerCase(java.util.Locale.ROOT);
     }
 
+    /**
+     * Returns the choice the command line names {@code name}, the inverse of {@link #cliName()}.
+     *
+     * @param name {@code float32} or {@code sq8} (case-sensitive)
+     * @return the choice
+     * @throws IllegalArgumentException {@code name} names no choice (null included)
+     */
     public static ItemVectors fromCliName(String name) {
         for (ItemVectors v : values()) {
             if (v.cliName().equals(name)) {

@@ -7,6 +7,8 @@ import java.nio.file.Path;
  * mapped, until the lease is closed, however many swaps happen meanwhile. Use it in try-with-resources, on one
  * thread, for one request or a few; the scorer belongs to the lease until it is closed.
  *
+ * <p>Not thread-safe: a lease and its scorer serve the thread that acquired it. Closing allocates nothing.
+ *
  * <pre>{@code
  * try (ModelLease lease = engine.acquire()) {
  *     lease.scorer().score(Mode.TARQ, user, history, candidates, logits);
@@ -25,24 +27,44 @@ public final class ModelLease implements AutoCloseable {
         this.options = options;
     }
 
-    /** A scorer of this lease's model, configured with the engine's limits and unknown-candidate policy. */
+    /**
+     * Returns the lease's scorer, bound to this lease's model and configured with the engine's limits and
+     * unknown-candidate policy. Settings changed on it last until the lease is closed, which restores the engine's.
+     *
+     * @return the scorer, the same one on every call
+     * @throws IllegalStateException the lease is closed
+     */
     public Scorer scorer() {
         checkOpen();
         return scorer;
     }
 
-    /** The model this lease holds open (dimensions, file, metadata). Never close it: the engine does, when no lease holds it. */
+    /**
+     * Returns the model this lease holds open (dimensions, file, metadata). Never close it: the engine does, when no
+     * lease holds it.
+     *
+     * @return the leased model
+     * @throws IllegalStateException the lease is closed
+     */
     public TarqModel model() {
         checkOpen();
         return served.model();
     }
 
-    /** The engine's number for this model: 1 for the first, +1 at each accepted swap. */
+    /**
+     * Returns the engine's number for this lease's model; valid after the lease is closed too.
+     *
+     * @return 1 for the first model, +1 at each accepted swap
+     */
     public long version() {
         return served.version();
     }
 
-    /** The model's file. */
+    /**
+     * Returns the file of this lease's model; valid after the lease is closed too.
+     *
+     * @return the path the model was opened from
+     */
     public Path path() {
         return served.path();
     }

@@ -15,6 +15,14 @@ import java.util.concurrent.atomic.AtomicReference;
  * scratch: one compare-and-set a call finds the misuse. Threads take a scorer each ({@link TarqModel#newScorer()})
  * or share a {@link TarqEngine}, which lends them out.
  *
+ * <p><b>Allocation.</b> Scratch arrays grow only when a request needs more room than any before it (more candidates,
+ * or a larger k or k'); the per-candidate arrays then at least double. Results go to the caller's arrays: {@code out}
+ * for the score methods, the caller's {@link TopK} for the top-k methods, which grows only when its capacity is below
+ * the result's size. Request limits are checked before anything grows ({@link #limits(RequestLimits)}).
+ *
+ * <p><b>Lifetime.</b> A scorer is bound to the model that made it and reads its memory: once that model is closed,
+ * every request throws {@link IllegalStateException}.
+ *
  * <p>A request is (user id, behaviour ids oldest first, candidate ids), with the contract's semantics: an unknown
  * user scores as row 0; unknown behaviours are dropped and of the rest the newest n_max are used; an unknown candidate
  * throws {@link UnknownCandidateException} unless {@link #skipUnknownCandidates(boolean)} is set, in which case its
@@ -93,7 +101,15 @@ public final class Scorer {
         this.historyRows = new int[dims.nMax()];
     }
 
-    /** Score unknown candidates as NaN (and leave them out of top-k) instead of throwing. Off by default. */
+    /**
+     * Sets whether an unknown candidate id scores as NaN (and is left out of top-k results) instead of throwing
+     * {@link UnknownCandidateException}. Off by default. Applies to the id methods only: {@link #scoreRows} rejects an
+     * out-of-range row whatever this says.
+     *
+     * @param skip true to score unknown candidates as NaN, false to throw
+     * @return this scorer
+     * @throws IllegalStateException another thread is inside this scorer
+     */
     public Scorer skipUnknownCandidates(boolean skip) {
         enter();
         try {
@@ -104,7 +120,15 @@ public final class Scorer {
         }
     }
 
-    /** The largest request this scorer accepts; larger ones throw {@link RequestLimitException} before any work. */
+    /**
+     * Sets the largest request this scorer accepts (default {@link RequestLimits#DEFAULT}); a larger one throws
+     * {@link RequestLimitException} before any work and before any buffer grows.
+     *
+     * @param value the limits
+     * @return this scorer
+     * @throws NullPointerException  {@code value} is null
+     * @throws IllegalStateException another thread is inside this scorer
+     */
     public Scorer limits(RequestLimits value) {
         java.util.Objects.requireNonNull(value, "limits");
         enter();
@@ -116,13 +140,34 @@ public final class Scorer {
         }
     }
 
+    /**
+     * Returns the limits this scorer checks each request against.
+     *
+     * @return the current limits
+     */
     public RequestLimits limits() {
         return limits;
     }
 
     // ---------------------------------------------------------------- public requests
 
-    /** Fills {@code out[0..candidates.length)} with the logits of {@code mode}, in candidate order. */
+    /**
+     * Fills {@code out[0..candidates.length)} with the logits of {@code mode}, in candidate order. An unknown user
+     * scores as row 0, unknown behaviours are dropped and the newest n_max known ones are used. Allocates nothing once
+     * the scratch has grown to the request's candidate count.
+     *
+     * @param mode       the model to score with
+     * @param userId     the user's external id
+     * @param history    the user's behaviours as external item ids, oldest first; may be empty
+     * @param candidates the candidates' external item ids
+     * @param out        receives one logit a candidate (NaN for a skipped unknown candidate); entries past
+     *                   {@code candidates.length} are not touched
+     * @throws RequestLimitException     {@code candidates} or {@code history} is over this scorer's limits
+     * @throws IllegalArgumentException  {@code out} is shorter than {@code candidates}
+     * @throws UnknownCandidateException a candidate id is not in the catalog and unknown candidates are not skipped
+     * @throws IllegalStateException     another thread is inside this scorer, or the model is closed
+     * @throws NullPointerException      an argument is null
+     */
     public void score(Mode mode, long userId, long[] history, long[] candidates, float[] out) {
         score(mode, userId, history, 0, history.length, candidates, 0, candidates.length, out, 0);
     }
@@ -132,8 +177,25 @@ public final class Scorer {
      * shared buffers need no copy: the behaviours are {@code history[historyOffset..historyOffset+historyLength)},
      * the candidates {@code candidates[candidateOffset..candidateOffset+candidateCount)}, and the logit of candidate
      * {@code i} of the slice goes to {@code out[outOffset + i]}. Positions in exceptions are positions in the slice.
+     * Allocates nothing once the scratch has grown to the request's candidate count.
      *
-     * @throws IndexOutOfBoundsException if a slice does not fit its array
+     * @param mode            the model to score with
+     * @param userId          the user's external id
+     * @param history         an array holding the user's behaviours as external item ids, oldest first
+     * @param historyOffset   index of the oldest behaviour in {@code history}
+     * @param historyLength   behaviours in the slice; may be 0
+     * @param candidates      an array holding the candidates' external item ids
+     * @param candidateOffset index of the first candidate in {@code candidates}
+     * @param candidateCount  candidates in the slice
+     * @param out             receives the logits (NaN for a skipped unknown candidate); entries outside
+     *                        {@code out[outOffset..outOffset+candidateCount)} are not touched
+     * @param outOffset       where the first candidate's logit goes in {@code out}
+     * @throws IndexOutOfBoundsException a history or candidate slice does not fit its array
+     * @throws IllegalArgumentException  the output slice does not fit {@code out}
+     * @throws RequestLimitException     the slices are over this scorer's limits
+     * @throws UnknownCandidateException a candidate id is not in the catalog and unknown candidates are not skipped
+     * @throws IllegalStateException     another thread is inside this scorer, or the model is closed
+     * @throws NullPointerException      an argument is null
      */
     public void score(Mode mode, long userId, long[] history, int historyOffset, int historyLength,
                       long[] candidates, int candidateOffset, int candidateCount, float[] out, int outOffset) {
@@ -146,7 +208,21 @@ public final class Scorer {
         }
     }
 
-    /** As {@link #score}, for callers that keep catalog rows: no id lookups, rows checked against the catalog. */
+    /**
+     * As {@link #score}, for callers that keep catalog rows: no id lookups. Every row is checked against the
+     * catalog; of the history, only the newest n_max rows are used (and checked). Allocates nothing once the scratch
+     * has grown to the request's candidate count.
+     *
+     * @param mode          the model to score with
+     * @param userRow       the user's row in {@code user.emb} (0 is the unknown user)
+     * @param historyRows   the behaviours' rows in the item tensors, oldest first; may be empty
+     * @param candidateRows the candidates' rows in the item tensors
+     * @param out           receives one logit a candidate, in candidate order
+     * @throws RequestLimitException    {@code candidateRows} or {@code historyRows} is over this scorer's limits
+     * @throws IllegalArgumentException {@code out} is shorter than {@code candidateRows}, or a row is out of range
+     * @throws IllegalStateException    another thread is inside this scorer, or the model is closed
+     * @throws NullPointerException     an argument is null
+     */
     public void scoreRows(Mode mode, int userRow, int[] historyRows, int[] candidateRows, float[] out) {
         enter();
         try {
@@ -157,7 +233,24 @@ public final class Scorer {
         }
     }
 
-    /** The {@code k} best candidates under {@code mode}, best first. */
+    /**
+     * Finds the {@code k} best candidates under {@code mode}, best first; ties go to the lower candidate position. A
+     * request with fewer than {@code k} scorable candidates returns them all. Selection keeps a heap of k entries,
+     * O(M log k), and allocates nothing once the scratch and {@code result} have grown to the request's size.
+     *
+     * @param mode       the model to score with
+     * @param userId     the user's external id
+     * @param history    the user's behaviours as external item ids, oldest first; may be empty
+     * @param candidates the candidates' external item ids
+     * @param k          how many to return, at least 0
+     * @param result     the holder to refill; its previous contents are replaced
+     * @return {@code result}
+     * @throws IllegalArgumentException  {@code k} is negative
+     * @throws RequestLimitException     {@code k}, {@code candidates} or {@code history} is over this scorer's limits
+     * @throws UnknownCandidateException a candidate id is not in the catalog and unknown candidates are not skipped
+     * @throws IllegalStateException     another thread is inside this scorer, or the model is closed
+     * @throws NullPointerException      an argument is null
+     */
     public TopK topK(Mode mode, long userId, long[] history, long[] candidates, int k, TopK result) {
         return topK(mode, userId, history, 0, history.length, candidates, 0, candidates.length, k, result);
     }
@@ -165,9 +258,24 @@ public final class Scorer {
     /**
      * As {@link #topK(Mode, long, long[], long[], int, TopK)} on slices of the caller's arrays (see
      * {@link #score(Mode, long, long[], int, int, long[], int, int, float[], int)}); the result's positions are
-     * positions in the candidate slice.
+     * positions in the candidate slice. Allocates nothing once the scratch and {@code result} have grown.
      *
-     * @throws IndexOutOfBoundsException if a slice does not fit its array
+     * @param mode            the model to rank with
+     * @param userId          the user's external id
+     * @param history         an array holding the user's behaviours as external item ids, oldest first
+     * @param historyOffset   index of the oldest behaviour in {@code history}
+     * @param historyLength   behaviours in the slice; may be 0
+     * @param candidates      an array holding the candidates' external item ids
+     * @param candidateOffset index of the first candidate in {@code candidates}
+     * @param candidateCount  candidates in the slice
+     * @param k               how many to return; fewer when fewer candidates are scorable
+     * @param result          the holder to fill (reused, grown when k exceeds its capacity)
+     * @return {@code result}
+     * @throws IndexOutOfBoundsException a history or candidate slice does not fit its array
+     * @throws RequestLimitException     the slices or {@code k} are over this scorer's limits
+     * @throws UnknownCandidateException a candidate id is not in the catalog and unknown candidates are not skipped
+     * @throws IllegalStateException     another thread is inside this scorer, or the model is closed
+     * @throws NullPointerException      an argument is null
      */
     public TopK topK(Mode mode, long userId, long[] history, int historyOffset, int historyLength,
                      long[] candidates, int candidateOffset, int candidateCount, int k, TopK result) {
@@ -186,8 +294,23 @@ public final class Scorer {
     }
 
     /**
-     * The cascade: TARQ (uint8 tables) picks the best {@code kPrime} of the candidates, exact TA re-scores only those,
-     * and the best {@code k} by TA come back (with TA logits), best first; ties go to the lower candidate position.
+     * Runs the cascade: TARQ (uint8 tables) picks the best {@code kPrime} of the candidates, exact TA re-scores only
+     * those, and the best {@code k} by TA come back (with TA logits), best first; ties go to the lower candidate
+     * position. Allocates nothing once the scratch and {@code result} have grown to the request's size.
+     *
+     * @param userId     the user's external id
+     * @param history    the user's behaviours as external item ids, oldest first; may be empty
+     * @param candidates the candidates' external item ids
+     * @param kPrime     how many candidates TARQ passes to TA, at least {@code k}
+     * @param k          how many to return, at least 0
+     * @param result     the holder to refill; its previous contents are replaced
+     * @return {@code result}
+     * @throws IllegalArgumentException  {@code k} or {@code kPrime} is negative, or {@code kPrime < k}
+     * @throws RequestLimitException     {@code k}, {@code kPrime}, {@code candidates} or {@code history} is over this
+     *                                   scorer's limits
+     * @throws UnknownCandidateException a candidate id is not in the catalog and unknown candidates are not skipped
+     * @throws IllegalStateException     another thread is inside this scorer, or the model is closed
+     * @throws NullPointerException      an argument is null
      */
     public TopK rescoreTopK(long userId, long[] history, long[] candidates, int kPrime, int k, TopK result) {
         return rescoreTopK(userId, history, 0, history.length, candidates, 0, candidates.length, kPrime, k, result);
@@ -196,9 +319,25 @@ public final class Scorer {
     /**
      * As {@link #rescoreTopK(long, long[], long[], int, int, TopK)} on slices of the caller's arrays (see
      * {@link #score(Mode, long, long[], int, int, long[], int, int, float[], int)}); the result's positions are
-     * positions in the candidate slice.
+     * positions in the candidate slice. Allocates nothing once the scratch and {@code result} have grown.
      *
-     * @throws IndexOutOfBoundsException if a slice does not fit its array
+     * @param userId          the user's external id
+     * @param history         an array holding the user's behaviours as external item ids, oldest first
+     * @param historyOffset   index of the oldest behaviour in {@code history}
+     * @param historyLength   behaviours in the slice; may be 0
+     * @param candidates      an array holding the candidates' external item ids
+     * @param candidateOffset index of the first candidate in {@code candidates}
+     * @param candidateCount  candidates in the slice
+     * @param kPrime          how many TARQ keeps for exact TA to re-score; at least {@code k}
+     * @param k               how many to return, by TA
+     * @param result          the holder to fill (reused, grown when k exceeds its capacity)
+     * @return {@code result}, with TA logits
+     * @throws IndexOutOfBoundsException a history or candidate slice does not fit its array
+     * @throws IllegalArgumentException  {@code kPrime} is smaller than {@code k}
+     * @throws RequestLimitException     the slices, {@code k} or {@code kPrime} are over this scorer's limits
+     * @throws UnknownCandidateException a candidate id is not in the catalog and unknown candidates are not skipped
+     * @throws IllegalStateException     another thread is inside this scorer, or the model is closed
+     * @throws NullPointerException      an argument is null
      */
     public TopK rescoreTopK(long userId, long[] history, int historyOffset, int historyLength, long[] candidates,
                             int candidateOffset, int candidateCount, int kPrime, int k, TopK result) {

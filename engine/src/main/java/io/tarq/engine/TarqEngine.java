@@ -40,6 +40,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p><b>Scorers.</b> A {@link Scorer} is per thread and bound to one model. Each version has a lock-free pool of
  * idle scorers (capacity {@link Builder#scorerPool(int)}), pre-filled before the version is published, so a lease
  * takes a warm scorer without allocating; a lease allocates only itself. Scorers of a retired version go with it.
+ * When more requests run at once than the pool holds, {@link #acquire()} makes a new scorer, and a returned scorer
+ * that finds the pool full is dropped.
+ *
+ * <p><b>Thread-safety.</b> Thread-safe. {@link #acquire()}, {@link #score} and the counters take no lock;
+ * {@link #swap(Path)} and {@link #close()} are serialized with each other and never block requests.
  */
 public final class TarqEngine implements AutoCloseable {
     private final Options options;
@@ -59,18 +64,35 @@ public final class TarqEngine implements AutoCloseable {
         this.options = options;
     }
 
-    /** An engine serving {@code path} with the default options. */
+    /**
+     * Opens and checks {@code path} and serves it as version 1, with the default options (see {@link Builder}).
+     *
+     * @param path the model file
+     * @return the engine
+     * @throws ModelFormatException     the file is not a valid model
+     * @throws IOException              the file cannot be read
+     * @throws IllegalArgumentException {@code -Dio.tarq.kernels} has a value other than {@code scalar} or
+     *                                  {@code panama}
+     * @throws IllegalStateException    {@code -Dio.tarq.kernels=panama} where the Vector API kernels cannot run
+     */
     public static TarqEngine open(Path path) throws IOException {
         return builder().open(path);
     }
 
+    /**
+     * Returns a builder to set an engine's options before opening its first model.
+     *
+     * @return a new builder with every option at its default
+     */
     public static Builder builder() {
         return new Builder();
     }
 
     /**
-     * A hold on the current model for one request: close it when the request ends (try-with-resources).
+     * Takes a hold on the current model for one request: close it when the request ends (try-with-resources).
+     * Lock-free; allocates the lease, and a new scorer only when the version's pool is empty.
      *
+     * @return a lease on the current version, with a scorer set to the engine's limits and unknown-candidate policy
      * @throws IllegalStateException the engine is closed
      */
     public ModelLease acquire() {
@@ -94,7 +116,21 @@ public final class TarqEngine implements AutoCloseable {
         }
     }
 
-    /** Scores one request on the current model: {@link #acquire()}, {@link Scorer#score}, close. */
+    /**
+     * Scores one request on the current model: {@link #acquire()}, {@link Scorer#score}, close. The engine's limits
+     * and unknown-candidate policy apply.
+     *
+     * @param mode       the model to score with
+     * @param userId     the user's external id
+     * @param history    the user's behaviours as external item ids, oldest first; may be empty
+     * @param candidates the candidates' external item ids
+     * @param out        receives one logit a candidate, in candidate order
+     * @throws RequestLimitException     the request is over the engine's limits
+     * @throws IllegalArgumentException  {@code out} is shorter than {@code candidates}
+     * @throws UnknownCandidateException a candidate id is not in the catalog and unknown candidates are not skipped
+     * @throws IllegalStateException     the engine is closed
+     * @throws NullPointerException      an argument is null
+     */
     public void score(Mode mode, long userId, long[] history, long[] candidates, float[] out) {
         try (ModelLease lease = acquire()) {
             lease.scorer().score(mode, userId, history, candidates, out);
@@ -103,11 +139,15 @@ public final class TarqEngine implements AutoCloseable {
 
     /**
      * Opens and checks {@code path}, then serves it in place of the current model, which is closed once its last
-     * request ends. Swaps are serialized; requests are not blocked.
+     * request ends. Swaps are serialized; requests are not blocked. Any failure while opening, checking or
+     * pre-filling the scorer pool (exceptions and errors alike) closes the new file, counts a rejected swap
+     * ({@link #rejectedSwaps()}) and is rethrown; the current model keeps serving.
      *
+     * @param path the new model file
      * @return the new version's number
-     * @throws ModelFormatException the file is not a valid model: rejected, the current model keeps serving
-     * @throws IOException          the file cannot be read: rejected, the current model keeps serving
+     * @throws ModelFormatException  the file is not a valid model: rejected, the current model keeps serving
+     * @throws IOException           the file cannot be read: rejected, the current model keeps serving
+     * @throws IllegalStateException the engine is closed (not counted as a rejected swap)
      */
     public synchronized long swap(Path path) throws IOException {
         if (closed) {
@@ -147,31 +187,58 @@ public final class TarqEngine implements AutoCloseable {
         }
     }
 
-    /** The current version's number (1 for the first model). */
+    /**
+     * Returns the current version's number.
+     *
+     * @return 1 for the first model, +1 at each accepted swap
+     * @throws IllegalStateException the engine is closed
+     */
     public long version() {
         return checkedCurrent().version();
     }
 
-    /** The current model's file. */
+    /**
+     * Returns the current model's file.
+     *
+     * @return the path the current version was opened from
+     * @throws IllegalStateException the engine is closed
+     */
     public Path path() {
         return checkedCurrent().path();
     }
 
-    /** Swaps that replaced the model. */
+    /**
+     * Returns how many swaps replaced the model.
+     *
+     * @return the count of accepted swaps
+     */
     public long swaps() {
         return accepted.get();
     }
 
-    /** Swaps refused because the new file was not a valid model or could not be read. */
+    /**
+     * Returns how many swaps were refused because the new file was not a valid model or could not be read.
+     *
+     * @return the count of rejected swaps
+     */
     public long rejectedSwaps() {
         return rejected.get();
     }
 
-    /** Versions not yet closed: the current one plus retired ones that still have requests running. */
+    /**
+     * Returns how many versions are not yet closed: the current one plus retired ones that still have leases open.
+     *
+     * @return the count of open versions (0 once the engine is closed and its last lease has ended)
+     */
     public int liveModels() {
         return liveModels.get();
     }
 
+    /**
+     * Returns the limits every scorer of this engine checks requests against.
+     *
+     * @return the engine's request limits
+     */
     public RequestLimits limits() {
         return options.limits();
     }
@@ -199,7 +266,10 @@ public final class TarqEngine implements AutoCloseable {
         return served;
     }
 
-    /** Options of an engine; every one has a default. */
+    /**
+     * Options of an engine; every one has a default. A plain mutable object, not thread-safe; one builder may open
+     * several engines.
+     */
     public static final class Builder {
         private KernelSupport kernels;
         private ItemVectors itemVectors = ItemVectors.FLOAT32;
@@ -218,19 +288,38 @@ public final class TarqEngine implements AutoCloseable {
             return this;
         }
 
-        /** What the candidate scans read for the two-tower term (default {@link ItemVectors#FLOAT32}), every version. */
+        /**
+         * Sets what the candidate scans read for the two-tower term (default {@link ItemVectors#FLOAT32}), for every
+         * version.
+         *
+         * @param value the item vectors
+         * @return this builder
+         * @throws NullPointerException {@code value} is null
+         */
         public Builder itemVectors(ItemVectors value) {
             this.itemVectors = Objects.requireNonNull(value, "itemVectors");
             return this;
         }
 
-        /** The largest request served (default {@link RequestLimits#DEFAULT}). */
+        /**
+         * Sets the largest request served (default {@link RequestLimits#DEFAULT}).
+         *
+         * @param value the limits
+         * @return this builder
+         * @throws NullPointerException {@code value} is null
+         */
         public Builder limits(RequestLimits value) {
             this.limits = Objects.requireNonNull(value, "limits");
             return this;
         }
 
-        /** Score unknown candidates as NaN instead of throwing (default false). */
+        /**
+         * Sets whether unknown candidates score as NaN instead of throwing {@link UnknownCandidateException} (default
+         * false).
+         *
+         * @param value true to skip unknown candidates
+         * @return this builder
+         */
         public Builder skipUnknownCandidates(boolean value) {
             this.skipUnknownCandidates = value;
             return this;
@@ -239,14 +328,24 @@ public final class TarqEngine implements AutoCloseable {
         /**
          * Read every byte of a new model before serving it (default true): NaN or infinite weights, codes ≥ K and
          * non-unit {@code item.vec} rows are then rejected instead of silently giving wrong scores. It costs one pass
-         * over the file per swap, off the request path.
+         * over the file per swap, off the request path. Codes are checked at open either way.
+         *
+         * @param value false to check only the structure and codes
+         * @return this builder
          */
         public Builder verifyContents(boolean value) {
             this.verifyContents = value;
             return this;
         }
 
-        /** Idle scorers kept per model version (default max(4, 2 × cores)); more concurrent requests allocate. */
+        /**
+         * Sets how many idle scorers are kept per model version (default max(4, 2 × cores)); requests beyond that
+         * many at once allocate a scorer each.
+         *
+         * @param capacity the pool's capacity, at least 1
+         * @return this builder
+         * @throws IllegalArgumentException {@code capacity} is below 1
+         */
         public Builder scorerPool(int capacity) {
             if (capacity < 1) {
                 throw new IllegalArgumentException("scorerPool = " + capacity + " must be at least 1");
@@ -255,7 +354,14 @@ public final class TarqEngine implements AutoCloseable {
             return this;
         }
 
-        /** Scorers made before a version is published (default: the core count, at most the pool's capacity). */
+        /**
+         * Sets how many scorers are made before a version is published (default: the core count); at most the pool's
+         * capacity are made.
+         *
+         * @param count scorers to make, at least 0
+         * @return this builder
+         * @throws IllegalArgumentException {@code count} is negative
+         */
         public Builder prefill(int count) {
             if (count < 0) {
                 throw new IllegalArgumentException("prefill = " + count + " is negative");
@@ -264,7 +370,18 @@ public final class TarqEngine implements AutoCloseable {
             return this;
         }
 
-        /** Opens and checks the first model, then serves it as version 1. */
+        /**
+         * Opens and checks the first model, then serves it as version 1.
+         *
+         * @param path the model file
+         * @return the engine
+         * @throws ModelFormatException     the file is not a valid model
+         * @throws IOException              the file cannot be read
+         * @throws IllegalArgumentException no kernels were set and {@code -Dio.tarq.kernels} has a value other than
+         *                                  {@code scalar} or {@code panama}
+         * @throws IllegalStateException    no kernels were set and {@code -Dio.tarq.kernels=panama} where the Vector
+         *                                  API kernels cannot run
+         */
         public TarqEngine open(Path path) throws IOException {
             KernelSupport k = kernels == null ? Kernels.get() : kernels;
             TarqEngine engine = new TarqEngine(new Options(k, itemVectors, limits, skipUnknownCandidates, verifyContents, scorerPool,

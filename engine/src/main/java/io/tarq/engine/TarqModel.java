@@ -30,6 +30,11 @@ import java.nio.file.Path;
  * heap in the kernels' layout, projects the codeword queries once, and copies the codes candidate-major
  * ({@code codesByItem [N][L]}, off-heap) so that a candidate's L codes cost one cache miss, not L. With
  * {@link ItemVectors#SQ8} it also builds the 8-bit copy of {@code item.vec} the candidate scans then read.
+ *
+ * <p><b>Thread-safety.</b> Immutable once open: any number of threads may call its methods and score through their
+ * own scorers. Closing is the exception: once {@link #close()} has run, every scorer of the model throws
+ * {@link IllegalStateException}, so close it only when no request is running ({@link TarqEngine} does this for a
+ * model it replaces, by reference counting).
  */
 public final class TarqModel implements AutoCloseable {
     private final TarqModelFile file;
@@ -58,12 +63,37 @@ public final class TarqModel implements AutoCloseable {
         }
     }
 
-    /** Opens and checks a model with the kernels this JVM supports ({@link Kernels#get()}), float item vectors. */
+    /**
+     * Opens and checks a model with the kernels this JVM supports ({@link Kernels#get()}) and float item vectors.
+     * Checks the structure and every code ({@link TarqModelFile#verifyCodes()}), not the other tensors' contents
+     * ({@link TarqModelFile#verifyContents()}).
+     *
+     * @param path the model file
+     * @return the open model
+     * @throws ModelFormatException     the file is not a valid model (the message names the file, tensor and fault)
+     * @throws IOException              the file cannot be read
+     * @throws IllegalArgumentException {@code -Dio.tarq.kernels} has a value other than {@code scalar} or
+     *                                  {@code panama}
+     * @throws IllegalStateException    {@code -Dio.tarq.kernels=panama} where the Vector API kernels cannot run
+     */
     public static TarqModel open(Path path) throws IOException {
         return open(path, Kernels.get(), ItemVectors.FLOAT32);
     }
 
-    /** Opens a model whose candidate scans read {@code itemVectors} ({@link ItemVectors#SQ8}: the 8-bit copy). */
+    /**
+     * Opens a model whose candidate scans read {@code itemVectors} ({@link ItemVectors#SQ8}: the 8-bit copy), with
+     * the kernels this JVM supports. Checks as {@link #open(Path)}.
+     *
+     * @param path        the model file
+     * @param itemVectors what the TT and TARQ scans read for the two-tower term
+     * @return the open model
+     * @throws ModelFormatException     the file is not a valid model
+     * @throws IOException              the file cannot be read
+     * @throws NullPointerException     {@code itemVectors} is null
+     * @throws IllegalArgumentException {@code -Dio.tarq.kernels} has a value other than {@code scalar} or
+     *                                  {@code panama}
+     * @throws IllegalStateException    {@code -Dio.tarq.kernels=panama} where the Vector API kernels cannot run
+     */
     public static TarqModel open(Path path, ItemVectors itemVectors) throws IOException {
         return open(path, Kernels.get(), itemVectors);
     }
@@ -100,12 +130,24 @@ public final class TarqModel implements AutoCloseable {
         return byItem;
     }
 
-    /** A scorer for one thread: it owns all the scratch memory a request needs and is not thread-safe. */
+    /**
+     * Creates a scorer for one thread: it owns all the scratch memory a request needs and serves one thread at a
+     * time. Allocates the scorer's fixed buffers (sized by the model's dimensions); its per-candidate buffers start
+     * empty and grow with the first requests.
+     *
+     * @return a new scorer with default settings ({@link RequestLimits#DEFAULT}, unknown candidates throw)
+     * @throws IllegalStateException the model is closed
+     */
     public Scorer newScorer() {
         checkOpen();
         return new Scorer(this);
     }
 
+    /**
+     * Returns the model's dimensions, read from the file's metadata.
+     *
+     * @return the dimensions
+     */
     public TarqDimensions dimensions() {
         return file.dimensions();
     }
@@ -177,12 +219,21 @@ public final class TarqModel implements AutoCloseable {
         return file.tensor(TarqTensors.USER_IDS).toLongArray();
     }
 
-    /** The model file (metadata, tensors, id indexes). */
+    /**
+     * Returns the mapped model file (metadata, tensors, id indexes). It belongs to this model: closing the model
+     * closes it.
+     *
+     * @return the model file
+     */
     public TarqModelFile file() {
         return file;
     }
 
-    /** "panama" or "scalar". */
+    /**
+     * Returns the name of the kernel implementation the model's scorers use.
+     *
+     * @return {@code "panama"} or {@code "scalar"}
+     */
     public String kernelName() {
         return kernels.name();
     }
@@ -199,7 +250,11 @@ public final class TarqModel implements AutoCloseable {
         return codesByItem;
     }
 
-    /** What the candidate scans read for the two-tower term. */
+    /**
+     * Returns what the candidate scans read for the two-tower term, as chosen at open.
+     *
+     * @return {@link ItemVectors#FLOAT32} or {@link ItemVectors#SQ8}
+     */
     public ItemVectors itemVectors() {
         return quantizedVectors == null ? ItemVectors.FLOAT32 : ItemVectors.SQ8;
     }
@@ -215,11 +270,19 @@ public final class TarqModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Returns whether the model is open.
+     *
+     * @return false once {@link #close()} has run
+     */
     public boolean isOpen() {
         return file.isOpen();
     }
 
-    /** Unmaps the file and frees the derived off-heap data; scorers used afterwards throw {@link IllegalStateException}. */
+    /**
+     * Unmaps the file and frees the derived off-heap data; scorers used afterwards throw
+     * {@link IllegalStateException}. Idempotent.
+     */
     @Override
     public synchronized void close() {
         file.close();

@@ -3,21 +3,37 @@ package io.tarq.engine;
 /** A candidate id that is not in the model's catalog (and the caller did not ask to skip unknown candidates). */
 public final class UnknownCandidateException extends IllegalArgumentException {
     private static final long serialVersionUID = 1L;
+    /** The unknown external id. */
     private final long id;
+    /** Its position in the request's candidate list. */
     private final int position;
 
+    /**
+     * Creates the exception; the message names the id and its position.
+     *
+     * @param id       the unknown external id
+     * @param position its position in the request's candidate list
+     */
     public UnknownCandidateException(long id, int position) {
         super("candidate id " + id + " (position " + position + ") is not in the catalog");
         this.id = id;
         this.position = position;
     }
 
-    /** The unknown external id. */
+    /**
+     * Returns the unknown candidate's id.
+     *
+     * @return the external id
+     */
     public long id() {
         return id;
     }
 
-    /** Its position in the request's candidate list. */
+    /**
+     * Returns where the unknown id is in the request; the first unknown one is reported.
+     *
+     * @return its position in the request's candidate list
+     */
     public int position() {
         return position;
     }

@@ -35,9 +35,14 @@ public final class IdIndex {
     }
 
     /**
-     * Indexes the ids of an I64 tensor of shape [N] (row r holds id {@code ids[r]}).
+     * Indexes the ids of an I64 tensor of shape [N] (row r holds id {@code ids[r]}). Reads every id once.
      *
-     * @throws ModelFormatException an id appears twice (the message names both rows)
+     * @param file the model file, named in error messages
+     * @param ids  the id tensor, I64
+     * @return the index, with payload 0 for every id
+     * @throws ModelFormatException  an id appears twice (the message names both rows), or the tensor holds more than
+     *                               {@link #MAX_IDS} ids
+     * @throws IllegalStateException {@code ids} is not I64, or its file is closed
      */
     public static IdIndex build(Path file, TensorView ids) throws ModelFormatException {
         return build(file, ids, null);
@@ -47,7 +52,14 @@ public final class IdIndex {
      * As {@link #build(Path, TensorView)}, storing {@code payloads[row]} with each id (read back by
      * {@link #rows(long[], int, int, int[], int[])}); {@code null} stores 0.
      *
+     * @param file     the model file, named in error messages
+     * @param ids      the id tensor, I64
+     * @param payloads one int a row, or null
+     * @return the index
+     * @throws ModelFormatException     an id appears twice (the message names both rows), or the tensor holds more
+     *                                  than {@link #MAX_IDS} ids
      * @throws IllegalArgumentException {@code payloads} does not hold one int an id
+     * @throws IllegalStateException    {@code ids} is not I64, or its file is closed
      */
     public static IdIndex build(Path file, TensorView ids, int[] payloads) throws ModelFormatException {
         long count = ids.elementCount();
@@ -77,7 +89,12 @@ public final class IdIndex {
         return new IdIndex(slots, n);
     }
 
-    /** The row of {@code id}, or {@link #MISSING}. */
+    /**
+     * Looks up one id. Allocates nothing.
+     *
+     * @param id an external id
+     * @return its row, or {@link #MISSING}
+     */
     public int row(long id) {
         return rowOf(entry(id));
     }
@@ -103,7 +120,15 @@ public final class IdIndex {
     /**
      * Resolves {@code count} ids from {@code ids[from..]} into {@code rows[0..count)}, {@link #MISSING} for unknown
      * ones; returns how many were missing. (A two-pass variant that first loads every home slot of a chunk, to keep
-     * more cache misses in flight, measured no faster on this hardware: see docs/benchmarks.md.)
+     * more cache misses in flight, measured no faster on this hardware: see docs/benchmarks.md.) Allocates nothing.
+     *
+     * @param ids   the ids to resolve
+     * @param from  index in {@code ids} of the first one
+     * @param count how many to resolve
+     * @param rows  receives the rows, at least {@code count} long
+     * @return how many of the ids were missing
+     * @throws ArrayIndexOutOfBoundsException {@code ids} holds fewer than {@code from + count} ids, or {@code rows}
+     *                                        fewer than {@code count} entries
      */
     public int rows(long[] ids, int from, int count, int[] rows) {
         int missing = 0;
@@ -117,7 +142,15 @@ public final class IdIndex {
 
     /**
      * As {@link #rows(long[], int, int, int[])}, also filling {@code payloads[0..count)} with each id's payload (0 for
-     * unknown ids): the payload shares the row's slot, so it costs no extra cache miss.
+     * unknown ids): the payload shares the row's slot, so it costs no extra cache miss. Allocates nothing.
+     *
+     * @param ids      the ids to resolve
+     * @param from     index in {@code ids} of the first one
+     * @param count    how many to resolve
+     * @param rows     receives the rows, at least {@code count} long
+     * @param payloads receives the payloads, at least {@code count} long
+     * @return how many of the ids were missing
+     * @throws ArrayIndexOutOfBoundsException an array is too short for {@code from} and {@code count}
      */
     public int rows(long[] ids, int from, int count, int[] rows, int[] payloads) {
         int missing = 0;
@@ -131,12 +164,20 @@ public final class IdIndex {
         return missing;
     }
 
-    /** Number of ids. */
+    /**
+     * Returns the number of ids indexed.
+     *
+     * @return N, the id tensor's length
+     */
     public int size() {
         return size;
     }
 
-    /** Heap bytes the table holds. */
+    /**
+     * Returns the heap bytes the table holds.
+     *
+     * @return 16 bytes a slot
+     */
     public long byteSize() {
         return 8L * slots.length;
     }

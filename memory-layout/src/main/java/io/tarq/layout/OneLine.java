@@ -10,7 +10,13 @@ public final class OneLine {
     private OneLine() {
     }
 
-    /** {@code text} with every control and line-separator character escaped; the same string when there is none. */
+    /**
+     * Escapes every control and line-separator character of {@code text} (C0 controls, DEL, NEL, U+2028, U+2029).
+     *
+     * @param text any string
+     * @return the escaped string; {@code text} itself when it has no such character
+     * @throws NullPointerException {@code text} is null
+     */
     public static String of(String text) {
         StringBuilder out = null;
         for (int i = 0; i < text.length(); i++) {

@@ -11,9 +11,21 @@ import java.util.Map;
  * <p>The format version follows from the dimensions: version 1 has no cross head, version 2 has one. Readers serve
  * both; metadata that claims one version and describes the other is refused, since serving it would silently add or
  * drop the cross term.
+ *
+ * @param d            d, the embedding and attention width: a multiple of 16 in 16..{@value #MAX_WIDTH}
+ * @param heads        h, attention heads: at least 1, dividing d
+ * @param dv           dv, the towers' output width: a multiple of 16 in 16..{@value #MAX_WIDTH}
+ * @param mlpHidden    f, the user MLP's hidden width: 1..{@value #MAX_MLP_HIDDEN}
+ * @param nMax         n_max, the longest history used: 1..{@value #MAX_N_MAX}
+ * @param levels       L, residual-quantization levels: 1..{@value #MAX_LEVELS}
+ * @param codebookSize K, codewords a level: 2..{@value #MAX_CODEBOOK_SIZE}
+ * @param items        N, items in the catalog: at least 1
+ * @param users        U, users, row 0 being the unknown user: at least 1
+ * @param crossDim     dx, the cross head's width: 1..d, or 0 for a model without the cross head
  */
 public record TarqDimensions(int d, int heads, int dv, int mlpHidden, int nMax, int levels, int codebookSize,
                              int items, int users, int crossDim) {
+    /** The value of metadata {@code format} in every TARQ model file. */
     public static final String FORMAT = "tarq";
     /** The format without the cross head. */
     public static final int FORMAT_VERSION_1 = 1;
@@ -22,12 +34,32 @@ public record TarqDimensions(int d, int heads, int dv, int mlpHidden, int nMax, 
     /** The newest version this reader serves. */
     public static final int FORMAT_VERSION = FORMAT_VERSION_2;
 
+    /** The largest d and dv this reader accepts. */
     public static final int MAX_WIDTH = 4096;
+    /** The largest f (user MLP hidden width) this reader accepts. */
     public static final int MAX_MLP_HIDDEN = 65536;
+    /** The largest n_max this reader accepts. */
     public static final int MAX_N_MAX = 1024;
+    /** The largest L this reader accepts. */
     public static final int MAX_LEVELS = 8;
+    /** The largest K: a code is one unsigned byte. */
     public static final int MAX_CODEBOOK_SIZE = 256;
 
+    /**
+     * Checks every dimension against the contract's limits.
+     *
+     * @param d            d, the embedding and attention width: a multiple of 16 in 16..{@value #MAX_WIDTH}
+     * @param heads        h, attention heads: at least 1, dividing d
+     * @param dv           dv, the towers' output width: a multiple of 16 in 16..{@value #MAX_WIDTH}
+     * @param mlpHidden    f, the user MLP's hidden width: 1..{@value #MAX_MLP_HIDDEN}
+     * @param nMax         n_max, the longest history used: 1..{@value #MAX_N_MAX}
+     * @param levels       L, residual-quantization levels: 1..{@value #MAX_LEVELS}
+     * @param codebookSize K, codewords a level: 2..{@value #MAX_CODEBOOK_SIZE}
+     * @param items        N, items in the catalog: at least 1
+     * @param users        U, users, row 0 being the unknown user: at least 1
+     * @param crossDim     dx, the cross head's width: 1..d, or 0 for a model without the cross head
+     * @throws IllegalDimensionException a dimension is out of range (the exception names its metadata key)
+     */
     public TarqDimensions {
         require(d >= 16 && d <= MAX_WIDTH && d % 16 == 0, "d", d, "a multiple of 16 in 16.." + MAX_WIDTH);
         require(heads >= 1 && d % heads == 0, "heads", heads, "at least 1 and a divisor of d = " + d);
@@ -42,33 +74,74 @@ public record TarqDimensions(int d, int heads, int dv, int mlpHidden, int nMax, 
         require(crossDim >= 0 && crossDim <= d, "cross_dim", crossDim, "in 1..d = " + d + " (0: no cross head)");
     }
 
-    /** A model without the cross head (format version 1). */
+    /**
+     * Creates the dimensions of a model without the cross head (format version 1).
+     *
+     * @param d            d, the embedding and attention width: a multiple of 16 in 16..{@value #MAX_WIDTH}
+     * @param heads        h, attention heads: at least 1, dividing d
+     * @param dv           dv, the towers' output width: a multiple of 16 in 16..{@value #MAX_WIDTH}
+     * @param mlpHidden    f, the user MLP's hidden width: 1..{@value #MAX_MLP_HIDDEN}
+     * @param nMax         n_max, the longest history used: 1..{@value #MAX_N_MAX}
+     * @param levels       L, residual-quantization levels: 1..{@value #MAX_LEVELS}
+     * @param codebookSize K, codewords a level: 2..{@value #MAX_CODEBOOK_SIZE}
+     * @param items        N, items in the catalog: at least 1
+     * @param users        U, users, row 0 being the unknown user: at least 1
+     * @throws IllegalDimensionException a dimension is out of range (the exception names its metadata key)
+     */
     public TarqDimensions(int d, int heads, int dv, int mlpHidden, int nMax, int levels, int codebookSize, int items,
                           int users) {
         this(d, heads, dv, mlpHidden, nMax, levels, codebookSize, items, users, 0);
     }
 
-    /** Whether the model has the cross head: ℓ gains ⟨A·t, q_i⟩ (TA) and ⟨Σ_l X[l, z_l], q_i⟩ (TARQ). */
+    /**
+     * Returns whether the model has the cross head: ℓ gains ⟨A·t, q_i⟩ (TA) and ⟨Σ_l X[l, z_l], q_i⟩ (TARQ).
+     *
+     * @return true when {@code crossDim > 0}
+     */
     public boolean crossHead() {
         return crossDim > 0;
     }
 
-    /** The format version a file of these dimensions declares: 2 with the cross head, else 1. */
+    /**
+     * Returns the format version a file of these dimensions declares.
+     *
+     * @return {@link #FORMAT_VERSION_2} with the cross head, else {@link #FORMAT_VERSION_1}
+     */
     public int formatVersion() {
         return crossHead() ? FORMAT_VERSION_2 : FORMAT_VERSION_1;
     }
 
-    /** The same dimensions with the cross head of width {@code dx} (0: without it). */
+    /**
+     * Returns the same dimensions with the cross head of width {@code dx}.
+     *
+     * @param dx the cross head's width, 1..d, or 0 for none
+     * @return a new instance
+     * @throws IllegalDimensionException {@code dx} is out of range
+     */
     public TarqDimensions withCrossDim(int dx) {
         return new TarqDimensions(d, heads, dv, mlpHidden, nMax, levels, codebookSize, items, users, dx);
     }
 
-    /** Width of one attention head, dh = d / h. */
+    /**
+     * Returns the width of one attention head.
+     *
+     * @return dh = d / h
+     */
     public int headDim() {
         return d / heads;
     }
 
-    /** Reads and checks the dimensions from a file's metadata. */
+    /**
+     * Reads and checks the dimensions from a file's metadata: {@code format}, {@code format_version},
+     * {@code producer} and every dimension key must be present, numbers in plain decimal, and {@code cross_dim}
+     * present exactly in version 2.
+     *
+     * @param file     the model file, named in error messages
+     * @param metadata the file's {@code __metadata__}
+     * @return the checked dimensions
+     * @throws ModelFormatException a key is missing or malformed, the format or version is not one this reader
+     *                              serves, or a dimension is out of range (the message names the key)
+     */
     public static TarqDimensions fromMetadata(Path file, Map<String, String> metadata) throws ModelFormatException {
         String format = required(file, metadata, "format");
         if (!format.equals(FORMAT)) {
@@ -137,6 +210,7 @@ public record TarqDimensions(int d, int heads, int dv, int mlpHidden, int nMax, 
     /** A dimension outside the contract's limits; {@link #fromMetadata} turns it into a {@link ModelFormatException}. */
     public static final class IllegalDimensionException extends IllegalArgumentException {
         private static final long serialVersionUID = 1L;
+        /** The metadata key of the offending dimension. */
         private final String key;
 
         IllegalDimensionException(String key, String message) {
@@ -144,7 +218,11 @@ public record TarqDimensions(int d, int heads, int dv, int mlpHidden, int nMax, 
             this.key = key;
         }
 
-        /** The metadata key of the offending dimension. */
+        /**
+         * Returns which dimension is out of range.
+         *
+         * @return its metadata key ("d", "n_max", "codebook_size", ...)
+         */
         public String key() {
             return key;
         }

@@ -35,8 +35,11 @@ public final class TarqModelFile implements AutoCloseable {
     }
 
     /**
-     * Opens and checks a model file.
+     * Opens and checks a model file: maps it, checks the header, metadata and every tensor's dtype and shape, with
+     * the cross head that its tensors are finite, and builds the id indexes. On any failure nothing stays open.
      *
+     * @param path the model file
+     * @return the open file
      * @throws ModelFormatException the file is not a valid TARQ model (the message names the file, tensor and fault)
      * @throws IOException          the file cannot be read
      */
@@ -58,51 +61,92 @@ public final class TarqModelFile implements AutoCloseable {
     }
 
     /**
-     * The {@code --full} checks: no NaN or infinity in any F32 tensor, every code below K, every {@code item.vec} row
-     * of unit length within 1e-3, the attribute tables consistent. Reads every byte of the file.
+     * Runs the {@code --full} checks: no NaN or infinity in any F32 tensor, every code below K, every
+     * {@code item.vec} row of unit length within 1e-3, with the cross head {@code item.cross} equal to
+     * {@code W_x·item.emb + b_x} within 1e-5·max(1, |expected|), the attribute tables consistent. Reads every byte of
+     * the file.
+     *
+     * @throws ModelFormatException  naming the tensor and the first element at fault, with its index
+     * @throws IllegalStateException the file is closed
      */
     public void verifyContents() throws ModelFormatException {
         TarqContentCheck.run(file, dimensions, features);
     }
 
     /**
-     * The part of {@link #verifyContents()} about {@code item.codes}: every code below K. A server's open runs it
+     * Runs the part of {@link #verifyContents()} about {@code item.codes}: every code below K. A server's open runs it
      * whatever else it checks: the engine reads every code at open anyway, and a code ≥ K would make a candidate read
      * another level's table entry, a wrong score rather than an error.
      *
-     * @throws ModelFormatException naming the tensor, the code and its [level, row]
+     * @throws ModelFormatException  naming the tensor, the code and its [level, row]
+     * @throws IllegalStateException the file is closed
      */
     public void verifyCodes() throws ModelFormatException {
         TarqContentCheck.checkCodes(file.path(), file.tensor(TarqTensors.ITEM_CODES), dimensions.codebookSize());
     }
 
+    /**
+     * Returns the file's path.
+     *
+     * @return the path it was opened from
+     */
     public Path path() {
         return file.path();
     }
 
+    /**
+     * Returns the model's dimensions, checked against the contract at open.
+     *
+     * @return the dimensions
+     */
     public TarqDimensions dimensions() {
         return dimensions;
     }
 
-    /** The optional parts this file has (null keys, DIN teacher head, item tower, attributes). */
+    /**
+     * Returns the optional parts this file has.
+     *
+     * @return which of the null keys, DIN teacher head, item tower and attributes are present
+     */
     public TarqTensors.Features features() {
         return features;
     }
 
+    /**
+     * Returns the file's metadata, every key included (also those the contract does not name).
+     *
+     * @return the unmodifiable {@code __metadata__} map
+     */
     public Map<String, String> metadata() {
         return file.metadata();
     }
 
-    /** The producer named in the metadata. */
+    /**
+     * Returns what wrote the file.
+     *
+     * @return metadata {@code producer}
+     */
     public String producer() {
         return file.metadata().get("producer");
     }
 
-    /** A tensor the file holds (every required one; optional ones when {@link #features()} says so). */
+    /**
+     * Returns a tensor the file holds (every required one; optional ones when {@link #features()} says so).
+     *
+     * @param name the tensor's name, e.g. {@link TarqTensors#ITEM_VEC}
+     * @return its view
+     * @throws IllegalArgumentException the file has no tensor {@code name}
+     */
     public TensorView tensor(String name) {
         return file.find(name).orElseThrow(() -> new IllegalArgumentException(file.path() + ": no tensor " + name));
     }
 
+    /**
+     * Looks up a tensor that may be absent (an optional or extension tensor).
+     *
+     * @param name the tensor's name
+     * @return its view, or empty when the file has no such tensor
+     */
     public Optional<TensorView> findTensor(String name) {
         return file.find(name);
     }
@@ -111,12 +155,18 @@ public final class TarqModelFile implements AutoCloseable {
      * External item id → row in {@code item.*} tensors. When {@link #codesInItemIndex()}, each id's payload is its L
      * codes packed little-endian, {@code code[l] = (payload >>> 8l) & 0xff}, so that resolving a candidate id also
      * brings its codes, from the cache line the lookup already fetched.
+     *
+     * @return the item index, built at open
      */
     public IdIndex itemIndex() {
         return itemIndex;
     }
 
-    /** Whether {@link #itemIndex()}'s payloads hold the items' codes: L ≤ 4, so that they fit in 32 bits. */
+    /**
+     * Returns whether {@link #itemIndex()}'s payloads hold the items' codes.
+     *
+     * @return true when L ≤ 4, so that the codes fit in 32 bits
+     */
     public boolean codesInItemIndex() {
         return codesInItemIndex(dimensions);
     }
@@ -150,21 +200,36 @@ public final class TarqModelFile implements AutoCloseable {
         return packed;
     }
 
-    /** External user id → row in {@code user.emb}; callers map {@link IdIndex#MISSING} to row 0, the unknown user. */
+    /**
+     * Returns the index from external user id to row in {@code user.emb}; callers map {@link IdIndex#MISSING} to
+     * row 0, the unknown user.
+     *
+     * @return the user index, built at open
+     */
     public IdIndex userIndex() {
         return userIndex;
     }
 
-    /** The underlying safetensors file (all tensors, extension tensors included). */
+    /**
+     * Returns the underlying safetensors file (all tensors, extension tensors included). It belongs to this file:
+     * closing this closes it.
+     *
+     * @return the mapped safetensors file
+     */
     public SafetensorsFile safetensors() {
         return file;
     }
 
+    /**
+     * Returns whether the file is still mapped.
+     *
+     * @return false once {@link #close()} has run
+     */
     public boolean isOpen() {
         return file.isOpen();
     }
 
-    /** Unmaps the file; views read afterwards throw {@link IllegalStateException}. */
+    /** Unmaps the file; views read afterwards throw {@link IllegalStateException}. Idempotent. */
     @Override
     public void close() {
         file.close();

@@ -15,49 +15,101 @@ import java.util.Optional;
  * each present optional one with the right dtype and shape.
  */
 public final class TarqTensors {
+    /** {@code [N]} I64, required: the external item id of each row, unique. */
     public static final String ITEM_IDS = "item.ids";
+    /** {@code [N, d]} F32, required: the item embeddings e_i. */
     public static final String ITEM_EMB = "item.emb";
+    /** {@code [N, dv]} F32, required: the two-tower item vectors î, unit length. */
     public static final String ITEM_VEC = "item.vec";
+    /** {@code [L, N]} U8, required: each item's codes, level-major ({@code codes[L][N]}), each below K. */
     public static final String ITEM_CODES = "item.codes";
+    /** {@code [U]} I64, required: the external user id of each row; row 0 is the unknown user. */
     public static final String USER_IDS = "user.ids";
+    /** {@code [U, d]} F32, required: the user embeddings. */
     public static final String USER_EMB = "user.emb";
+    /** {@code [n_max, d]} F32, required: the position embeddings P, P[0] for the newest behaviour. */
     public static final String SEQ_POS = "seq.pos";
+    /** Prefix of the sequence self-attention MHA_seq ({@link #attn}: {@code [d, d]} weights, {@code [d]} biases). */
     public static final String SEQ_ATTN = "seq.attn";
+    /** {@code [d]} F32, required: the sequence block's LayerNorm weight. */
     public static final String SEQ_LN_WEIGHT = "seq.ln.weight";
+    /** {@code [d]} F32, required: the sequence block's LayerNorm bias. */
     public static final String SEQ_LN_BIAS = "seq.ln.bias";
+    /** Prefix of the user attention MHA_user over the sequence ({@link #attn}, shapes as {@link #SEQ_ATTN}). */
     public static final String USER_ATTN = "user.attn";
+    /** {@code [f, 2d]} F32, required: the user MLP's first weight. */
     public static final String USER_MLP_0_WEIGHT = "user.mlp.0.weight";
+    /** {@code [f]} F32, required: the user MLP's first bias. */
     public static final String USER_MLP_0_BIAS = "user.mlp.0.bias";
+    /** {@code [dv, f]} F32, required: the user MLP's second weight. */
     public static final String USER_MLP_2_WEIGHT = "user.mlp.2.weight";
+    /** {@code [dv]} F32, required: the user MLP's second bias. */
     public static final String USER_MLP_2_BIAS = "user.mlp.2.bias";
+    /** Prefix of the teacher's target attention MHA_ta ({@link #attn}, shapes as {@link #SEQ_ATTN}). */
     public static final String TA_ATTN = "ta.attn";
+    /** {@code [d, dv]} F32, required: the readout weight W_r. */
     public static final String TA_READOUT_WEIGHT = "ta.readout.weight";
+    /** {@code [d]} F32, required: the readout bias b_r. */
     public static final String TA_READOUT_BIAS = "ta.readout.bias";
+    /** {@code [1]} F32, required: the two-tower scale τ. */
     public static final String HEAD_TAU = "head.tau";
+    /** {@code [1]} F32, required: the two-tower shift β. */
     public static final String HEAD_BETA = "head.beta";
+    /** {@code [L, K, d]} F32, required: the residual-quantization codebooks C_l. */
     public static final String RQ_CODEBOOKS = "rq.codebooks";
+    /**
+     * Prefix of the student's attention ({@link #attn}): {@code wq [L, d, d]} and {@code bq [L, d]} per level, the
+     * others as {@link #SEQ_ATTN}.
+     */
     public static final String RQ_ATTN = "rq.attn";
 
+    /** {@code [h, dh]} F32, optional: the teacher attention's null key. */
     public static final String TA_NULL_K = "ta.attn.null_k";
+    /** {@code [h, dh]} F32, optional: the student attention's null key. */
     public static final String RQ_NULL_K = "rq.attn.null_k";
+    /** {@code [f_ta, 3d]} F32, optional (DIN-style teacher head, format version 1 only): first weight. */
     public static final String TA_MLP_0_WEIGHT = "ta.mlp.0.weight";
+    /** {@code [f_ta]} F32, optional (DIN-style teacher head): first bias. */
     public static final String TA_MLP_0_BIAS = "ta.mlp.0.bias";
+    /** {@code [1, f_ta]} F32, optional (DIN-style teacher head): second weight. */
     public static final String TA_MLP_2_WEIGHT = "ta.mlp.2.weight";
+    /** {@code [1]} F32, optional (DIN-style teacher head): second bias. */
     public static final String TA_MLP_2_BIAS = "ta.mlp.2.bias";
+    /** {@code [f_i, d]} F32, optional (item tower): first weight. */
     public static final String ITEM_MLP_0_WEIGHT = "item.mlp.0.weight";
+    /** {@code [f_i]} F32, optional (item tower): first bias. */
     public static final String ITEM_MLP_0_BIAS = "item.mlp.0.bias";
+    /** {@code [dv, f_i]} F32, optional (item tower): second weight. */
     public static final String ITEM_MLP_2_WEIGHT = "item.mlp.2.weight";
+    /** {@code [dv]} F32, optional (item tower): second bias. */
     public static final String ITEM_MLP_2_BIAS = "item.mlp.2.bias";
+    /** {@code [A]} I64, optional (item attributes): the external attribute ids. */
     public static final String ITEM_ATTR_IDS = "item.attr.ids";
+    /** {@code [A, d]} F32, optional (item attributes): the attribute embeddings. */
     public static final String ITEM_ATTR_EMB = "item.attr.emb";
+    /**
+     * {@code [N+1]} I64, optional (item attributes): item i's attributes are {@code values[offsets[i]..offsets[i+1])}.
+     */
     public static final String ITEM_ATTR_OFFSETS = "item.attr.offsets";
+    /** {@code [nnz]} I64, optional (item attributes): the attribute rows of all items, item after item. */
     public static final String ITEM_ATTR_VALUES = "item.attr.values";
+    /** {@code [dx, d]} F32, cross head (format version 2): A. */
     public static final String TA_CROSS_A = "ta.cross.a";
+    /** {@code [dx, d]} F32, cross head (format version 2): W_x. */
     public static final String TA_CROSS_ITEM_WEIGHT = "ta.cross.item.weight";
+    /** {@code [dx]} F32, cross head (format version 2): b_x. */
     public static final String TA_CROSS_ITEM_BIAS = "ta.cross.item.bias";
+    /** {@code [N, dx]} F32, cross head (format version 2): q_i = W_x·e_i + b_x a row, finite. */
     public static final String ITEM_CROSS = "item.cross";
 
-    /** The parameters of one attention block: {@code <prefix>.wq} ... {@code <prefix>.bo}. */
+    /**
+     * Names a parameter of one attention block: {@code <prefix>.wq} ... {@code <prefix>.bo}.
+     *
+     * @param prefix    the block, e.g. {@link #SEQ_ATTN}
+     * @param parameter {@code wq}, {@code wk}, {@code wv}, {@code wo}, {@code bq}, {@code bk}, {@code bv} or
+     *                  {@code bo}
+     * @return the tensor name, {@code prefix + "." + parameter}
+     */
     public static String attn(String prefix, String parameter) {
         return prefix + "." + parameter;
     }
@@ -89,12 +141,30 @@ public final class TarqTensors {
             TensorSpec.f32(TA_CROSS_A, "[dx, d]"), TensorSpec.f32(TA_CROSS_ITEM_WEIGHT, "[dx, d]"),
             TensorSpec.f32(TA_CROSS_ITEM_BIAS, "[dx]"), TensorSpec.f32(ITEM_CROSS, "[N, dx]"));
 
-    /** The optional parts a checked file has. {@code taMlpHidden} and {@code itemMlpHidden} are 0 when absent. */
+    /**
+     * The optional parts a checked file has. {@code taMlpHidden} and {@code itemMlpHidden} are 0 when absent.
+     *
+     * @param taNullKey     whether the file has {@link #TA_NULL_K}
+     * @param rqNullKey     whether the file has {@link #RQ_NULL_K}
+     * @param taMlpHidden   f_ta, the DIN-style teacher head's hidden width, or 0 without that head
+     * @param itemMlpHidden f_i, the item tower's hidden width, or 0 without the item tower
+     * @param attributes    A, the number of item attributes, or 0 without them
+     */
     public record Features(boolean taNullKey, boolean rqNullKey, int taMlpHidden, int itemMlpHidden, int attributes) {
+        /**
+         * Returns whether the file has the DIN-style teacher head ({@code ta.mlp.*}).
+         *
+         * @return true when {@code taMlpHidden > 0}
+         */
         public boolean dinTeacherHead() {
             return taMlpHidden > 0;
         }
 
+        /**
+         * Returns whether the file has the item tower ({@code item.mlp.*}).
+         *
+         * @return true when {@code itemMlpHidden > 0}
+         */
         public boolean itemTower() {
             return itemMlpHidden > 0;
         }
@@ -147,7 +217,11 @@ public final class TarqTensors {
         }
     }
 
-    /** Every tensor name this version of the format knows, required or optional. */
+    /**
+     * Lists every tensor name this version of the format knows: required, optional and cross-head ones.
+     *
+     * @return a new mutable list, required tensors first
+     */
     public static List<String> knownNames() {
         List<String> names = new ArrayList<>();
         REQUIRED.forEach(s -> names.add(s.name()));

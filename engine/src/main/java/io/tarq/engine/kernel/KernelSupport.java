@@ -15,19 +15,42 @@ import java.lang.foreign.MemorySegment;
  */
 public interface KernelSupport {
 
-    /** "scalar" or "panama". */
+    /**
+     * Returns the implementation's name, as {@code -Dio.tarq.kernels} spells it.
+     *
+     * @return {@code "scalar"} or {@code "panama"}
+     */
     String name();
 
     /**
      * {@code y[r][o] = b[o] + Σ_t x[r][t]·wT[t][o]} for {@code r < rows}: a Linear layer over {@code rows} inputs with
      * the weight stored transposed, {@code wT [in][out]}. {@code x} rows start at {@code xOffset} with length
      * {@code in}; {@code y} rows at {@code yOffset} with length {@code out}; {@code bias} may be null.
+     *
+     * @param x       the inputs, {@code [rows][in]} from {@code xOffset}
+     * @param xOffset index in {@code x} of the first input row
+     * @param rows    input rows
+     * @param in      the layer's input width
+     * @param wT      the weight transposed, {@code [in][out]}
+     * @param bias    {@code [out]}, or null for none
+     * @param out     the layer's output width
+     * @param y       receives the outputs, {@code [rows][out]} from {@code yOffset}
+     * @param yOffset index in {@code y} of the first output row
      */
     void linear(float[] x, int xOffset, int rows, int in, float[] wT, float[] bias, int out, float[] y, int yOffset);
 
     /**
      * The two-tower scan: {@code out[i] = scale·⟨u, vec[rows[i]]⟩ + shift} for {@code i < count}, where
      * {@code vec} holds rows of {@code dim} little-endian floats (the mapped {@code item.vec}).
+     *
+     * @param vec   the rows, {@code [N][dim]} little-endian floats
+     * @param dim   floats a row
+     * @param rows  the rows to score, {@code rows[0..count)}
+     * @param count how many rows
+     * @param u     the user vector, {@code [dim]}
+     * @param scale multiplies each dot product (τ)
+     * @param shift added to each result (β)
+     * @param out   receives {@code out[0..count)}
      */
     void dotRows(MemorySegment vec, int dim, int[] rows, int count, float[] u, float scale, float shift, float[] out);
 
@@ -35,6 +58,15 @@ public interface KernelSupport {
      * The two-tower scan over 8-bit rows: {@code out[i] = scale·Σ_{k<stride} u[k]·codes[rows[i]·stride + k] + shift}
      * for {@code i < count}, the bytes signed. {@code stride} is a multiple of 16 and {@code u} holds at least
      * {@code stride} floats (the caller's zeros cover a row's padding).
+     *
+     * @param codes  the 8-bit rows, {@code [N][stride]} signed bytes
+     * @param stride bytes a row, a multiple of 16
+     * @param rows   the rows to score, {@code rows[0..count)}
+     * @param count  how many rows
+     * @param u      the user vector (the engine passes û ⊙ step), at least {@code stride} floats
+     * @param scale  multiplies each sum (τ)
+     * @param shift  added to each result
+     * @param out    receives {@code out[0..count)}
      */
     void dotRowsSq8(MemorySegment codes, int stride, int[] rows, int count, float[] u, float scale, float shift, float[] out);
 
@@ -42,6 +74,9 @@ public interface KernelSupport {
      * Floats of {@code scores} scratch that {@link #attendRows}, {@link #attendValues} and {@link #attendRowsCross}
      * need for {@code keys}: a score for each query of a block a key, then a block's softmax totals and, with the
      * cross head, its cross sums ({@code QUERY_BLOCK·dx}).
+     *
+     * @param keys the keys the scratch is for (their capacity and cross width)
+     * @return the scratch's length in floats
      */
     static int scoresLength(AttentionKeys keys) {
         return SCORES_PER_KEY * keys.capacity() + QUERY_BLOCK * (keys.crossDim + 1);
@@ -62,6 +97,12 @@ public interface KernelSupport {
      * so that vector lanes run over queries (see {@link QueryBlocks}): component c of query i at
      * {@code queriesT[((i / 64)·d + c)·64 + i % 64]}, the last block padded. {@code scores} is scratch of at least
      * {@link #scoresLength} floats.
+     *
+     * @param queriesT the queries in blocks, {@code [ceil(count/64)][d][64]}
+     * @param count    query rows
+     * @param keys     the request's keys and u_j
+     * @param scores   scratch, at least {@link #scoresLength} floats
+     * @param out      receives the readouts, {@code out[0..count)}
      */
     void attendRows(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out);
 
@@ -70,6 +111,13 @@ public interface KernelSupport {
      * {@code cross[i·dx + c] = Σ_j Σ_m softmax_j(q_j·K_jᵀ [, null])[m] · keys.crossU[(m·h + j)·dx + c]}, i.e.
      * {@code A·(MHA(q; H) − bo)}, with {@code dx = keys.crossDim ≥ 1}. The readouts are the same as
      * {@link #attendRows}'s within float rounding. {@code cross [count][dx]}, row-major.
+     *
+     * @param queriesT the queries in blocks, as for {@link #attendRows}
+     * @param count    query rows
+     * @param keys     the request's keys, u_j and cross rows ({@code keys.crossDim ≥ 1})
+     * @param scores   scratch, at least {@link #scoresLength} floats
+     * @param out      receives the readouts, {@code out[0..count)}
+     * @param cross    receives the cross rows, {@code [count][dx]}
      */
     void attendRowsCross(float[] queriesT, int count, AttentionKeys keys, float[] scores, float[] out, float[] cross);
 
@@ -78,6 +126,13 @@ public interface KernelSupport {
      * output is a vector rather than a readout (the sequence block, the user attention, the DIN teacher head):
      * {@code out[i][j-block] = Σ_m softmax_j(q_j·K_jᵀ [, null])[m] · values[m][j-block]}, zero for a head with no
      * keys and no null key. {@code values [n][d]} row-major; {@code out [count][d]}. {@code scores} as for {@link #attendRows}.
+     *
+     * @param queries the query rows, {@code [count][d]}, row-major (not blocked)
+     * @param count   query rows
+     * @param keys    the keys
+     * @param values  the values, {@code [n][d]}
+     * @param scores  scratch, at least {@link #scoresLength} floats
+     * @param out     receives the outputs, {@code [count][d]}
      */
     void attendValues(float[] queries, int count, AttentionKeys keys, float[] values, float[] scores, float[] out);
 
@@ -86,17 +141,45 @@ public interface KernelSupport {
      * {@code out[i] = ⟨Σ_l x[(l·K + codes[l·stride + i])·dx ..+dx], crossRows[rows[i]]⟩} for {@code i < count},
      * where {@code x [L·K][dx]} is the request's table {@code X[l][k] = A·Pz[l,k]} and {@code crossRows} the mapped
      * {@code item.cross [N][dx]} (little-endian floats).
+     *
+     * @param codes        the candidates' codes, {@code codes[L][stride]}, level-major
+     * @param stride       codes a level in {@code codes}
+     * @param count        candidates
+     * @param levels       L
+     * @param codebookSize K
+     * @param x            the request's table, {@code [L·K][dx]}
+     * @param dx           the cross head's width
+     * @param crossRows    the mapped {@code item.cross}, {@code [N][dx]}
+     * @param rows         the candidates' rows in {@code crossRows}, {@code rows[0..count)}
+     * @param out          receives {@code out[0..count)}
      */
     void crossScan(byte[] codes, int stride, int count, int levels, int codebookSize, float[] x, int dx,
                    MemorySegment crossRows, int[] rows, float[] out);
 
-    /** The float-table scan: {@code out[i] += Σ_l lut[l·K + codes[l·stride + i]]} for {@code i < count}. */
+    /**
+     * The float-table scan: {@code out[i] += Σ_l lut[l·K + codes[l·stride + i]]} for {@code i < count}.
+     *
+     * @param codes        the candidates' codes, {@code codes[L][stride]}, level-major
+     * @param stride       codes a level in {@code codes}
+     * @param count        candidates
+     * @param levels       L
+     * @param codebookSize K
+     * @param lut          the request's table, {@code lut[L][K]}
+     * @param out          accumulates {@code out[0..count)}
+     */
     void lutScanF32(byte[] codes, int stride, int count, int levels, int codebookSize, float[] lut, float[] out);
 
     /**
      * The uint8-table scan: {@code sums[i] = Σ_l lutU8[l·256 + codes[l·stride + i]]} for {@code i < count}, summed
      * exactly as unsigned 16-bit integers ({@code L·255 ≤ 65535}). {@code codes} and {@code sums} are padded to a
      * multiple of 64 entries a level; the padding's sums are unspecified.
+     *
+     * @param codes  the candidates' codes, {@code codes[L][stride]}, level-major
+     * @param stride codes a level in {@code codes}, a multiple of 64
+     * @param count  candidates
+     * @param levels L
+     * @param lutU8  the request's quantized table, {@code [L][256]}
+     * @param sums   receives the unsigned sums, {@code sums[0..count)}
      */
     void lutScanU8(byte[] codes, int stride, int count, int levels, byte[] lutU8, short[] sums);
 }

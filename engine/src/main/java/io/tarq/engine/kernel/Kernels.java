@@ -14,6 +14,7 @@ import java.util.Locale;
  * without the module never resolves it.
  */
 public final class Kernels {
+    /** The system property that forces an implementation: {@code scalar} or {@code panama}. */
     public static final String PROPERTY = "io.tarq.kernels";
     static final String PANAMA_CLASS = "io.tarq.engine.kernel.panama.PanamaKernels";
     private static final System.Logger LOG = System.getLogger("io.tarq.engine");
@@ -29,6 +30,10 @@ public final class Kernels {
      * The implementation in use. A bad {@code -Dio.tarq.kernels} value throws {@link IllegalArgumentException}, and
      * {@code panama} forced where it cannot run {@link IllegalStateException}, on every call (never an
      * {@code ExceptionInInitializerError} once and {@code NoClassDefFoundError} after).
+     *
+     * @return the implementation chosen at the first call, the same on every call
+     * @throws IllegalArgumentException {@code -Dio.tarq.kernels} is neither {@code scalar} nor {@code panama}
+     * @throws IllegalStateException    {@code -Dio.tarq.kernels=panama} where the Panama kernels cannot run
      */
     public static KernelSupport get() {
         return Holder.CHOICE.kernels();
@@ -55,12 +60,24 @@ public final class Kernels {
         }
     }
 
-    /** "panama" or "scalar": which implementation runs. */
+    /**
+     * Returns which implementation runs.
+     *
+     * @return {@code "panama"} or {@code "scalar"}
+     * @throws IllegalArgumentException as {@link #get()}
+     * @throws IllegalStateException    as {@link #get()}
+     */
     public static String implementationName() {
         return get().name();
     }
 
-    /** One line for humans: the implementation and why (vector width, byte-table path, or the flag to add). */
+    /**
+     * Describes the implementation in one line for humans.
+     *
+     * @return the implementation and why (vector width, byte-table path), or its name alone for the scalar one
+     * @throws IllegalArgumentException as {@link #get()}
+     * @throws IllegalStateException    as {@link #get()}
+     */
     public static String describe() {
         KernelSupport k = get();
         return k instanceof Described described ? described.description() : k.name();
@@ -68,6 +85,11 @@ public final class Kernels {
 
     /** Implementations that can say more than their name. */
     public interface Described {
+        /**
+         * Describes the implementation in one line.
+         *
+         * @return its name and what it runs on (vector width, byte-table path)
+         */
         String description();
     }
 

@@ -29,7 +29,8 @@ import java.util.Optional;
  * Opening maps the whole file, reads and checks the header (see {@link SafetensorsHeader}) and slices one
  * {@link TensorView} per tensor. It reads no tensor byte: the page cache brings pages in as the engine touches them.
  * The mapping belongs to a shared {@link Arena}; {@link #close()} unmaps it, after which every view throws
- * {@link IllegalStateException} rather than touching freed memory. Views may be read from any thread.
+ * {@link IllegalStateException} rather than touching freed memory. Thread-safe: immutable once open, views may be
+ * read from any thread, and {@link #close()} is synchronized.
  */
 public final class SafetensorsFile implements AutoCloseable {
     /** Bytes of the little-endian header length that starts every file. */
@@ -55,10 +56,14 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     /**
-     * Maps and checks {@code path}.
+     * Maps and checks {@code path}: header length, JSON, every entry's dtype, shape and byte range, and that the
+     * tensors tile the data section. On failure nothing stays mapped.
      *
+     * @param path the file
+     * @return the open file
      * @throws ModelFormatException the file breaks the format (the message names the file, the tensor and the fault)
-     * @throws IOException          the file cannot be read
+     * @throws IOException          the file cannot be read ({@link java.nio.file.NoSuchFileException} when it does
+     *                              not exist)
      */
     public static SafetensorsFile open(Path path) throws IOException {
         Arena arena = Arena.ofShared();
@@ -106,34 +111,68 @@ public final class SafetensorsFile implements AutoCloseable {
                 Collections.unmodifiableMap(views));
     }
 
+    /**
+     * Returns the file's path.
+     *
+     * @return the path it was opened from
+     */
     public Path path() {
         return path;
     }
 
+    /**
+     * Returns the file's size.
+     *
+     * @return bytes mapped: the whole file
+     */
     public long fileByteSize() {
         return fileByteSize;
     }
 
-    /** File offset of the first tensor byte. */
+    /**
+     * Returns where the data section starts.
+     *
+     * @return the file offset of the first tensor byte: 8 + the header length
+     */
     public long dataOffset() {
         return dataOffset;
     }
 
-    /** The {@code __metadata__} map (empty if the file has none). */
+    /**
+     * Returns the header's {@code __metadata__}.
+     *
+     * @return an unmodifiable map, in header order; empty if the file has none
+     */
     public Map<String, String> metadata() {
         return metadata;
     }
 
-    /** Every tensor, in data order. */
+    /**
+     * Lists every tensor.
+     *
+     * @return an unmodifiable list of views, in data order (a new list each call)
+     */
     public List<TensorView> tensors() {
         return List.copyOf(tensors.values());
     }
 
+    /**
+     * Looks up a tensor by name.
+     *
+     * @param name the tensor's name
+     * @return its view, or empty when the file has no such tensor
+     */
     public Optional<TensorView> find(String name) {
         return Optional.ofNullable(tensors.get(name));
     }
 
-    /** The tensor named {@code name}, or a {@link ModelFormatException} naming it as missing. */
+    /**
+     * Returns the tensor named {@code name}, for callers to which its absence is a format error.
+     *
+     * @param name the tensor's name
+     * @return its view
+     * @throws ModelFormatException the file has no such tensor (the message names it as missing)
+     */
     public TensorView tensor(String name) throws ModelFormatException {
         TensorView view = tensors.get(name);
         if (view == null) {
@@ -150,7 +189,11 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    /** False once {@link #close()} ran. */
+    /**
+     * Returns whether the file is still mapped.
+     *
+     * @return false once {@link #close()} ran
+     */
     public boolean isOpen() {
         return arena.scope().isAlive();
     }

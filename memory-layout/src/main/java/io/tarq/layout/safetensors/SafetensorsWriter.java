@@ -30,8 +30,12 @@ import java.util.Map;
  * Tensor bytes are produced by {@link TensorFiller}s writing straight into the mapped output, so a multi-gigabyte
  * model never needs a heap copy. The file appears under its name only when complete (written to a temporary file
  * in the same directory, forced to disk, then renamed).
+ *
+ * <p>Not thread-safe: add tensors and write from one thread. A filler may use several threads to fill its own
+ * segment (the output is mapped in a shared arena).
  */
 public final class SafetensorsWriter {
+    /** Bytes the data section's start is aligned to, and the largest alignment class of a tensor: a cache line. */
     public static final int DATA_ALIGNMENT = 64;
 
     /** An empty writer: add metadata and tensors, then {@code write} the file. */
@@ -41,6 +45,13 @@ public final class SafetensorsWriter {
     /** Writes one tensor's bytes into {@code destination}, a segment of exactly the tensor's byte size. */
     @FunctionalInterface
     public interface TensorFiller {
+        /**
+         * Writes the tensor's bytes, little-endian, row-major.
+         *
+         * @param destination the tensor's slice of the mapped output file, exactly its byte size
+         * @throws IOException the source of the bytes cannot be read; {@link #write(Path)} then fails and leaves
+         *                     its target as it was
+         */
         void fill(MemorySegment destination) throws IOException;
     }
 
@@ -55,17 +66,41 @@ public final class SafetensorsWriter {
     private final Map<String, String> metadata = new LinkedHashMap<>();
     private final Map<String, Pending> tensors = new LinkedHashMap<>();
 
+    /**
+     * Sets one {@code __metadata__} entry; a key set again keeps its first position and takes the new value.
+     *
+     * @param key   the key
+     * @param value the value
+     * @return this writer
+     */
     public SafetensorsWriter metadata(String key, String value) {
         metadata.put(key, value);
         return this;
     }
 
+    /**
+     * Sets several {@code __metadata__} entries, as {@link #metadata(String, String)} for each in the map's order.
+     *
+     * @param entries the entries
+     * @return this writer
+     */
     public SafetensorsWriter metadata(Map<String, String> entries) {
         metadata.putAll(entries);
         return this;
     }
 
-    /** Adds a tensor whose bytes {@code filler} writes when the file is written. */
+    /**
+     * Adds a tensor whose bytes {@code filler} writes when the file is written.
+     *
+     * @param name   the tensor's name, unique in the file
+     * @param dtype  its element type
+     * @param shape  its shape (copied)
+     * @param filler writes its bytes, called once by each {@link #write(Path)}
+     * @return this writer
+     * @throws IllegalArgumentException {@code name} is {@code __metadata__} or was added before, or the shape has a
+     *                                  negative extent
+     * @throws ArithmeticException      the tensor's byte size overflows a long
+     */
     public SafetensorsWriter add(String name, DType dtype, long[] shape, TensorFiller filler) {
         if (name.equals(SafetensorsHeader.METADATA_KEY)) {
             throw new IllegalArgumentException("a tensor cannot be named " + name);
@@ -84,17 +119,49 @@ public final class SafetensorsWriter {
         return this;
     }
 
+    /**
+     * Adds an F32 tensor from a float array, which is read when the file is written (not copied now).
+     *
+     * @param name   the tensor's name, unique in the file
+     * @param shape  its shape
+     * @param values its elements, row-major, exactly the shape's element count
+     * @return this writer
+     * @throws IllegalArgumentException {@code values} does not hold the shape's element count, {@code name} is
+     *                                  {@code __metadata__} or was added before, or the shape has a negative extent
+     */
     public SafetensorsWriter addFloats(String name, long[] shape, float[] values) {
         return add(name, DType.F32, shape, checked(name, shape, values.length,
                 dst -> MemorySegment.copy(values, 0, dst, Layouts.F32, 0, values.length)));
     }
 
+    /**
+     * Adds an I64 tensor from a long array, which is read when the file is written (not copied now).
+     *
+     * @param name   the tensor's name, unique in the file
+     * @param shape  its shape
+     * @param values its elements, row-major, exactly the shape's element count
+     * @return this writer
+     * @throws IllegalArgumentException {@code values} does not hold the shape's element count, {@code name} is
+     *                                  {@code __metadata__} or was added before, or the shape has a negative extent
+     */
     public SafetensorsWriter addLongs(String name, long[] shape, long[] values) {
         return add(name, DType.I64, shape, checked(name, shape, values.length,
                 dst -> MemorySegment.copy(values, 0, dst, Layouts.I64, 0, values.length)));
     }
 
-    /** Adds a tensor of any dtype from its raw little-endian bytes. */
+    /**
+     * Adds a tensor of any dtype from its raw little-endian bytes, which are read when the file is written (not
+     * copied now).
+     *
+     * @param name              the tensor's name, unique in the file
+     * @param dtype             its element type
+     * @param shape             its shape
+     * @param littleEndianBytes its bytes, exactly the shape's element count times the dtype's size
+     * @return this writer
+     * @throws IllegalArgumentException the byte count does not match the shape, {@code name} is {@code __metadata__}
+     *                                  or was added before, or the shape has a negative extent
+     * @throws ArithmeticException      the tensor's byte size overflows a long
+     */
     public SafetensorsWriter addRaw(String name, DType dtype, long[] shape, byte[] littleEndianBytes) {
         add(name, dtype, shape, dst -> MemorySegment.copy(littleEndianBytes, 0, dst, ValueLayout.JAVA_BYTE, 0,
                 littleEndianBytes.length));
@@ -107,7 +174,14 @@ public final class SafetensorsWriter {
         return this;
     }
 
-    /** Copies a tensor of another file unchanged. */
+    /**
+     * Adds a tensor of another file unchanged: same name, dtype, shape and bytes. The source's file must still be
+     * open when {@link #write(Path)} runs.
+     *
+     * @param source the tensor to copy
+     * @return this writer
+     * @throws IllegalArgumentException a tensor of that name was added before
+     */
     public SafetensorsWriter copyOf(TensorView source) {
         return add(source.name(), source.dtype(), source.shape(), dst -> dst.copyFrom(source.segment()));
     }
@@ -124,7 +198,14 @@ public final class SafetensorsWriter {
         return filler;
     }
 
-    /** Writes the file; {@code target} is replaced only once the new file is complete. */
+    /**
+     * Writes the file; {@code target} is replaced only once the new file is complete. Creates missing parent
+     * directories. The header, metadata first, is padded so that the data section starts at a multiple of
+     * {@value #DATA_ALIGNMENT}. On any failure the temporary file is deleted and {@code target} is untouched.
+     *
+     * @param target the file to write
+     * @throws IOException a directory or file cannot be created or written, or a filler failed
+     */
     public void write(Path target) throws IOException {
         List<Pending> order = new ArrayList<>(tensors.values());
         order.sort(Comparator.comparingInt(Pending::alignmentClass).reversed()); // stable: ties keep insertion order

@@ -34,6 +34,11 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
 
     private final boolean byteTablesInRegisters;
 
+    /**
+     * Creates the kernels for this machine's preferred vector width; {@link Kernels} calls it by reflection, once.
+     *
+     * @throws UnsupportedOperationException the preferred float vectors are narrower than 256 bits
+     */
     public PanamaKernels() {
         if (FLOATS.vectorBitSize() < 256) {
             throw new UnsupportedOperationException("vectors are " + FLOATS.vectorBitSize()
@@ -53,7 +58,11 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                 + (byteTablesInRegisters ? "in registers (AVX-512 VBMI)" : "read by scalar loads (no AVX-512 VBMI)");
     }
 
-    /** Whether the uint8 scan keeps its tables in registers (AVX-512 VBMI) or falls back to scalar loads. */
+    /**
+     * Returns whether the uint8 scan keeps its tables in registers or falls back to scalar loads.
+     *
+     * @return true with 512-bit vectors and AVX-512 VBMI
+     */
     public boolean byteTablesInRegisters() {
         return byteTablesInRegisters;
     }
