@@ -105,7 +105,11 @@ public final class Kernels {
                 if (refusal != null) {
                     throw new IllegalStateException("-D" + PROPERTY + "=panama but " + refusal);
                 }
-                return loadPanama();
+                try {
+                    return loadPanama();
+                } catch (UnsupportedOperationException e) {
+                    throw new IllegalStateException("-D" + PROPERTY + "=panama but " + e.getMessage(), e);
+                }
             }
             case "" -> {
                 String refusal = panamaRefusal();

@@ -162,7 +162,8 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
     }
 
     /** The bytes one float vector's lanes convert from: 16 bytes (128 bits) for 16 float lanes, 8 for 8. */
-    private static final VectorSpecies<Byte> BYTES_OF_FLOATS = VectorSpecies.of(byte.class, VectorShape.forBitSize(FLOAT_LANES * 8));
+    private static final VectorSpecies<Byte> BYTES_OF_FLOATS = // no 32-bit shape exists: narrow vectors never get here,
+            VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, FLOAT_LANES * 8))); // the constructor refuses them
 
     /**
      * Rows a chunk of {@link #dotRowsSq8} touches before it computes them: 16 KB of 64-byte rows, which stay in L1.
