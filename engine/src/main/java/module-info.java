@@ -13,6 +13,7 @@ module io.tarq.engine {
     requires transitive io.tarq.layout;
     requires static jdk.incubator.vector;
     requires jdk.management; // CpuFeatures reads the JIT's UseAVX to size the vectors the kernels use
+    requires jdk.jfr;        // the io.tarq.Request and io.tarq.Swap events (recorded only while a recording runs)
 
     exports io.tarq.engine;
 

@@ -56,6 +56,7 @@ public final class Scorer {
     private final TeacherAttention teacher;
 
     private final AtomicReference<Thread> occupant = new AtomicReference<>(); // the thread inside a call, or null
+    private final RequestMetrics metrics;   // the model's or the engine's: shared by scorers, thread-safe
 
     private boolean skipUnknown;
     private RequestLimits limits = RequestLimits.DEFAULT;
@@ -79,8 +80,9 @@ public final class Scorer {
     private float[] stageScores = new float[0];
     private int[] stageOrder = new int[0];
 
-    Scorer(TarqModel model) {
+    Scorer(TarqModel model, RequestMetrics metrics) {
         this.model = model;
+        this.metrics = metrics;
         this.w = model.weights();
         this.kernels = model.kernels();
         this.dims = model.dimensions();
@@ -199,11 +201,20 @@ public final class Scorer {
      */
     public void score(Mode mode, long userId, long[] history, int historyOffset, int historyLength,
                       long[] candidates, int candidateOffset, int candidateCount, float[] out, int outOffset) {
-        enter();
+        long start = enter();
+        RequestEvent event = RequestEvent.beginIfEnabled();
+        RuntimeException failure = null;
         try {
             scoreIds(mode, userId, history, historyOffset, historyLength, candidates, candidateOffset, candidateCount,
                     out, outOffset);
+            metrics.completed(mode, System.nanoTime() - start);
+        } catch (RuntimeException e) {
+            metrics.failed(failure = e);
+            throw e;
         } finally {
+            if (event != null) {
+                event.finish("score", mode, candidateCount, historyLength, 0, failure);
+            }
             exit();
         }
     }
@@ -224,11 +235,20 @@ public final class Scorer {
      * @throws NullPointerException     an argument is null
      */
     public void scoreRows(Mode mode, int userRow, int[] historyRows, int[] candidateRows, float[] out) {
-        enter();
+        long start = enter();
+        RequestEvent event = RequestEvent.beginIfEnabled();
+        RuntimeException failure = null;
         try {
             int count = resolveRows(userRow, historyRows, candidateRows, out);
             scoreResolved(mode, count, candidateRows.length, out, 0);
+            metrics.completed(mode, System.nanoTime() - start);
+        } catch (RuntimeException e) {
+            metrics.failed(failure = e);
+            throw e;
         } finally {
+            if (event != null) {
+                event.finish("scoreRows", mode, candidateRows.length, historyRows.length, 0, failure);
+            }
             exit();
         }
     }
@@ -279,7 +299,9 @@ public final class Scorer {
      */
     public TopK topK(Mode mode, long userId, long[] history, int historyOffset, int historyLength,
                      long[] candidates, int candidateOffset, int candidateCount, int k, TopK result) {
-        enter();
+        long start = enter();
+        RequestEvent event = RequestEvent.beginIfEnabled();
+        RuntimeException failure = null;
         try {
             limits.checkK("k", k);
             checkSizes(historyLength, candidateCount);
@@ -287,8 +309,15 @@ public final class Scorer {
             scoreIds(mode, userId, history, historyOffset, historyLength, candidates, candidateOffset, candidateCount,
                     all, 0);
             selector.select(all, candidateCount, k, rowsByPosition(candidateCount), candidates, candidateOffset, result);
+            metrics.completed(mode, System.nanoTime() - start);
             return result;
+        } catch (RuntimeException e) {
+            metrics.failed(failure = e);
+            throw e;
         } finally {
+            if (event != null) {
+                event.finish("topK", mode, candidateCount, historyLength, k, failure);
+            }
             exit();
         }
     }
@@ -341,11 +370,21 @@ public final class Scorer {
      */
     public TopK rescoreTopK(long userId, long[] history, int historyOffset, int historyLength, long[] candidates,
                             int candidateOffset, int candidateCount, int kPrime, int k, TopK result) {
-        enter();
+        long start = enter();
+        RequestEvent event = RequestEvent.beginIfEnabled();
+        RuntimeException failure = null;
         try {
-            return cascade(userId, history, historyOffset, historyLength, candidates, candidateOffset, candidateCount,
-                    kPrime, k, result);
+            cascade(userId, history, historyOffset, historyLength, candidates, candidateOffset, candidateCount, kPrime, k,
+                    result);
+            metrics.cascadeCompleted(System.nanoTime() - start);
+            return result;
+        } catch (RuntimeException e) {
+            metrics.failed(failure = e);
+            throw e;
         } finally {
+            if (event != null) {
+                event.finish("rescoreTopK", Mode.TARQ, candidateCount, historyLength, k, failure);
+            }
             exit();
         }
     }
@@ -392,14 +431,18 @@ public final class Scorer {
 
     // ---------------------------------------------------------------- one thread at a time
 
-    private void enter() {
+    /** Takes the scorer for this thread; returns the time it did, for the request's metrics. */
+    private long enter() {
         Thread current = Thread.currentThread();
         Thread inside = occupant.compareAndExchange(null, current);
-        if (inside != null) {
-            throw new IllegalStateException("a Scorer serves one thread at a time: thread '" + current.getName()
-                    + "' entered it while thread '" + inside.getName() + "' was inside; take a scorer per thread "
-                    + "(TarqModel.newScorer) or share a TarqEngine");
+        if (inside == null) {
+            return System.nanoTime();
         }
+        IllegalStateException misuse = new IllegalStateException("a Scorer serves one thread at a time: thread '"
+                + current.getName() + "' entered it while thread '" + inside.getName() + "' was inside; take a scorer "
+                + "per thread (TarqModel.newScorer) or share a TarqEngine");
+        metrics.failed(misuse);
+        throw misuse;
     }
 
     private void exit() {

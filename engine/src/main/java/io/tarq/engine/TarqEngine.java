@@ -51,6 +51,7 @@ public final class TarqEngine implements AutoCloseable {
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong rejected = new AtomicLong();
     private final AtomicInteger liveModels = new AtomicInteger();
+    private final RequestMetrics metrics = new RequestMetrics(); // every version's scorers record here
     private long lastVersion;
     private volatile ServedModel current;
     private boolean closed;
@@ -153,18 +154,28 @@ public final class TarqEngine implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("the engine is closed");
         }
+        SwapEvent event = new SwapEvent();
+        event.begin();
+        event.path = path.toString();
+        event.fromVersion = current.version();
         ServedModel next;
         try {
             next = load(path);
         } catch (IOException | RuntimeException | Error e) {
             // An OutOfMemoryError opening a model too large for this JVM is a rejection too: nothing changed.
             rejected.incrementAndGet();
+            event.failure = e.getMessage() == null ? e.getClass().getName() : e.getMessage().lines().findFirst().orElse("");
+            event.commit();
             throw e;
         }
         ServedModel old = current;
         current = next;
         accepted.incrementAndGet();
         old.release();
+        event.toVersion = next.version();
+        event.accepted = true;
+        event.failure = "";
+        event.commit();
         return next.version();
     }
 
@@ -175,7 +186,7 @@ public final class TarqEngine implements AutoCloseable {
             if (options.verifyContents()) {
                 model.file().verifyContents();
             }
-            ScorerPool pool = new ScorerPool(options.scorerPool(), () -> model.newScorer()
+            ScorerPool pool = new ScorerPool(options.scorerPool(), () -> model.newScorer(metrics)
                     .skipUnknownCandidates(options.skipUnknownCandidates()).limits(options.limits()));
             pool.prefill(options.prefill());
             ServedModel served = new ServedModel(model, ++lastVersion, pool, s -> liveModels.decrementAndGet());
@@ -223,6 +234,17 @@ public final class TarqEngine implements AutoCloseable {
      */
     public long rejectedSwaps() {
         return rejected.get();
+    }
+
+    /**
+     * Returns the counters of every request this engine's scorers served, across all model versions: requests and
+     * time by mode, cascades, failures by kind. With {@link #version()}, {@link #swaps()}, {@link #rejectedSwaps()}
+     * and {@link #liveModels()} it is what a server exports.
+     *
+     * @return the live counters; thread-safe, never null
+     */
+    public RequestMetrics metrics() {
+        return metrics;
     }
 
     /**

@@ -43,11 +43,13 @@ public final class TarqModel implements AutoCloseable {
     private final Arena arena;
     private final MemorySegment codesByItem;
     private final QuantizedItemVectors quantizedVectors; // null for FLOAT32
+    private final RequestMetrics metrics = new RequestMetrics();
 
     private TarqModel(TarqModelFile file, KernelSupport kernels, ItemVectors itemVectors) throws ModelFormatException {
         this.file = file;
         this.kernels = kernels;
         this.weights = new ModelWeights(file, kernels);
+        RequestEvent.register();
         this.arena = Arena.ofShared();
         try {
             file.verifyCodes(); // a code ≥ K would score from another level's table: refuse it, not serve it
@@ -140,7 +142,23 @@ public final class TarqModel implements AutoCloseable {
      */
     public Scorer newScorer() {
         checkOpen();
-        return new Scorer(this);
+        return new Scorer(this, metrics);
+    }
+
+    /** A scorer that records into {@code into} (the engine's counters, which outlive a model version). */
+    Scorer newScorer(RequestMetrics into) {
+        checkOpen();
+        return new Scorer(this, into);
+    }
+
+    /**
+     * Returns the counters of the requests served by this model's scorers from {@link #newScorer()} (an engine's
+     * scorers count in {@link TarqEngine#metrics()} instead).
+     *
+     * @return the live counters; thread-safe, never null
+     */
+    public RequestMetrics metrics() {
+        return metrics;
     }
 
     /**

@@ -103,7 +103,7 @@ class ModulePathTest {
         Set<String> modules = lines(exec(List.of(java, "--list-modules"))).stream()
                 .map(line -> line.replaceFirst("@.*", "")).collect(Collectors.toCollection(TreeSet::new));
         assertEquals(new TreeSet<>(List.of("example.server", "io.tarq.engine", "io.tarq.layout", "java.base", "java.management",
-                "jdk.incubator.vector", "jdk.management")), modules);
+                "jdk.incubator.vector", "jdk.jfr", "jdk.management")), modules);
         String out = exec(List.of(java, "--add-modules", "jdk.incubator.vector", "-m", "example.server/example.server.Main",
                 model.toString()));
         assertTrue(out.contains(", kernels: panama"), out);
@@ -118,7 +118,7 @@ class ModulePathTest {
                 .map(line -> line.substring("io.tarq.engine -> ".length()).trim())
                 .collect(Collectors.toCollection(TreeSet::new));
         assertEquals(new TreeSet<>(List.of("io.tarq.layout", "java.base", "java.management", "jdk.incubator.vector",
-                "jdk.management")), deps, out);
+                "jdk.jfr", "jdk.management")), deps, out);
     }
 
     /** The two lines the program prints for its request, computed here with the same model and request. */
