@@ -14,12 +14,19 @@ public enum ItemVectors {
      * bound the scan from DRAM. The two-tower term then differs from the float one by at most
      * {@code τ·Σ_k |û_k|·step_k/2} ({@link QuantizedItemVectors}); costs dv bytes an item of heap-external memory.
      */
-    SQ8;
+    SQ8,
+    /**
+     * For a model with the cross head (format version 2): a float copy of {@code item.vec} and {@code item.cross}
+     * built at open, one record an item with the two rows side by side ({@code (dv + dx)·4} bytes an item of
+     * heap-external memory; 320 B at dv = 64, dx = 16). TARQ then reads a candidate's rows in one pass instead of
+     * two; the scores are exactly those of {@link #FLOAT32}. For a version-1 model it is {@link #FLOAT32}.
+     */
+    RECORDS;
 
     /**
      * Returns the name the command line uses for this choice.
      *
-     * @return {@code float32} or {@code sq8}
+     * @return {@code float32}, {@code sq8} or {@code records}
      */
     public String cliName() {
         return name().toLowerCase(java.util.Locale.ROOT);
@@ -28,7 +35,7 @@ public enum ItemVectors {
     /**
      * Returns the choice the command line names {@code name}, the inverse of {@link #cliName()}.
      *
-     * @param name {@code float32} or {@code sq8} (case-sensitive)
+     * @param name {@code float32}, {@code sq8} or {@code records} (case-sensitive)
      * @return the choice
      * @throws IllegalArgumentException {@code name} names no choice (null included)
      */
@@ -38,6 +45,6 @@ public enum ItemVectors {
                 return v;
             }
         }
-        throw new IllegalArgumentException("unknown item vectors " + name + ": expected float32 or sq8");
+        throw new IllegalArgumentException("unknown item vectors " + name + ": expected float32, sq8 or records");
     }
 }

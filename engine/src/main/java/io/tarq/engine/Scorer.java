@@ -43,6 +43,7 @@ public final class Scorer {
     private final MemorySegment itemVec;
     private final MemorySegment itemCross;               // item.cross [N][dx], or null without the cross head
     private final QuantizedItemVectors quantizedVectors; // null: the scans read the float rows
+    private final ItemRecords records;                   // non-null: TARQ reads item.vec and item.cross rows together
     private final float[] uScaled;                       // û ⊙ step, the sq8 scan's user vector
     private final IdIndex items;
     private final boolean codesInIndex;     // the item index's payloads are the codes (L ≤ 4)
@@ -90,6 +91,7 @@ public final class Scorer {
         this.itemVec = file.tensor(TarqTensors.ITEM_VEC).segment();
         this.itemCross = dims.crossHead() ? file.tensor(TarqTensors.ITEM_CROSS).segment() : null;
         this.quantizedVectors = model.quantizedVectors();
+        this.records = model.records();
         this.uScaled = quantizedVectors == null ? null : new float[quantizedVectors.stride()];
         this.items = file.itemIndex();
         this.codesInIndex = file.codesInItemIndex();
@@ -538,31 +540,31 @@ public final class Scorer {
         // The kernels write from index 0: a compacted request or an offset output goes through scratch.
         boolean direct = !compacted && outOffset == 0;
         float[] target = direct ? out : compactScratch(count);
-        if (mode == Mode.TA) {
-            exactTwoTower(count, target);
+        if (records != null && (mode == Mode.TARQ || mode == Mode.TARQ_F32)) {
+            scoreTarqFromRecords(mode, count, target);
         } else {
-            scanTwoTower(count, target);
-        }
-        switch (mode) {
-            case TT -> { }
-            case TARQ_F32 -> {
-                tables.build(user);
-                int stride = candidateCodes(count);
-                kernels.lutScanF32(codes.block, stride, count, levels, codebookSize, tables.lut, target);
-                addCrossTerms(stride, count, target);
+            if (mode == Mode.TA) {
+                exactTwoTower(count, target);
+            } else {
+                scanTwoTower(count, target);
             }
-            case TARQ -> {
-                tables.build(user);
-                tables.quantize();
-                int stride = candidateCodes(count);
-                kernels.lutScanU8(codes.block, stride, count, levels, tables.lutU8, codes.sums);
-                float bias = tables.bias(), inverseScale = tables.inverseScale();
-                for (int i = 0; i < count; i++) {
-                    target[i] += bias + Short.toUnsignedInt(codes.sums[i]) * inverseScale;
+            switch (mode) {
+                case TT -> { }
+                case TARQ_F32 -> {
+                    tables.build(user);
+                    int stride = candidateCodes(count);
+                    kernels.lutScanF32(codes.block, stride, count, levels, codebookSize, tables.lut, target);
+                    addCrossTerms(stride, count, target);
                 }
-                addCrossTerms(stride, count, target);
+                case TARQ -> {
+                    tables.build(user);
+                    tables.quantize();
+                    int stride = candidateCodes(count);
+                    addTableLookupsU8(stride, count, target);
+                    addCrossTerms(stride, count, target);
+                }
+                case TA -> teacher.addTo(user, rows, count, target);
             }
-            case TA -> teacher.addTo(user, rows, count, target);
         }
         if (compacted) {
             for (int i = 0; i < count; i++) {
@@ -573,6 +575,46 @@ public final class Scorer {
         }
     }
 
+    /** out[i] += the uint8 tables' sum for the candidates whose codes are in {@code codes.block}. */
+    private void addTableLookupsU8(int stride, int count, float[] out) {
+        kernels.lutScanU8(codes.block, stride, count, levels, tables.lutU8, codes.sums);
+        float bias = tables.bias(), inverseScale = tables.inverseScale();
+        for (int i = 0; i < count; i++) {
+            out[i] += bias + Short.toUnsignedInt(codes.sums[i]) * inverseScale;
+        }
+    }
+
+    /**
+     * TARQ with {@link ItemVectors#RECORDS}: the tables first, then one pass over the records gives s_TT and the
+     * cross terms, then the table lookups; the sums are added in the order of the two-table path (s_TT, tables,
+     * cross), so the logits are the same bits.
+     */
+    private void scoreTarqFromRecords(Mode mode, int count, float[] out) {
+        tables.build(user);
+        if (mode == Mode.TARQ) {
+            tables.quantize();
+        }
+        int stride = candidateCodes(count);
+        float[] cross = crossTerms(count);
+        kernels.dotRowsCross(records.records(), dims.dv(), dims.crossDim(), rows, count, user.uHat(), w.tau, w.beta,
+                codes.block, stride, levels, codebookSize, tables.x, out, cross);
+        if (mode == Mode.TARQ) {
+            addTableLookupsU8(stride, count, out);
+        } else {
+            kernels.lutScanF32(codes.block, stride, count, levels, codebookSize, tables.lut, out);
+        }
+        for (int i = 0; i < count; i++) {
+            out[i] += cross[i];
+        }
+    }
+
+    private float[] crossTerms(int count) {
+        if (crossTerms.length < count) {
+            crossTerms = new float[Math.max(count, crossTerms.length * 2)];
+        }
+        return crossTerms;
+    }
+
     /**
      * With the cross head, {@code out[i] += ⟨Σ_l X[l, z_l], q_i⟩} for the candidates whose codes are in
      * {@code codes.block}: the float table x (both TARQ modes; only lut[L][K] has a uint8 form).
@@ -581,9 +623,7 @@ public final class Scorer {
         if (itemCross == null) {
             return;
         }
-        if (crossTerms.length < count) {
-            crossTerms = new float[Math.max(count, crossTerms.length * 2)];
-        }
+        float[] crossTerms = crossTerms(count);
         kernels.crossScan(codes.block, stride, count, levels, codebookSize, tables.x, dims.crossDim(), itemCross, rows,
                 crossTerms);
         for (int i = 0; i < count; i++) {

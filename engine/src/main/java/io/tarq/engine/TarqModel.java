@@ -42,7 +42,8 @@ public final class TarqModel implements AutoCloseable {
     private final ModelWeights weights;
     private final Arena arena;
     private final MemorySegment codesByItem;
-    private final QuantizedItemVectors quantizedVectors; // null for FLOAT32
+    private final QuantizedItemVectors quantizedVectors; // null unless SQ8
+    private final ItemRecords records;                   // null unless RECORDS on a model with the cross head
     private final RequestMetrics metrics = new RequestMetrics();
 
     private TarqModel(TarqModelFile file, KernelSupport kernels, ItemVectors itemVectors) throws ModelFormatException {
@@ -59,6 +60,7 @@ public final class TarqModel implements AutoCloseable {
                     ? QuantizedItemVectors.build(file.path(), TarqTensors.ITEM_VEC,
                             file.tensor(TarqTensors.ITEM_VEC).segment(), dims.items(), dims.dv(), arena)
                     : null;
+            this.records = itemVectors == ItemVectors.RECORDS ? ItemRecords.build(file, arena) : null;
         } catch (ModelFormatException | RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -271,10 +273,16 @@ public final class TarqModel implements AutoCloseable {
     /**
      * Returns what the candidate scans read for the two-tower term, as chosen at open.
      *
-     * @return {@link ItemVectors#FLOAT32} or {@link ItemVectors#SQ8}
+     * @return {@link ItemVectors#FLOAT32}, {@link ItemVectors#SQ8}, or {@link ItemVectors#RECORDS} (a version-1 model
+     *         opened with {@code RECORDS} reports {@code FLOAT32}: it has no cross rows to place)
      */
     public ItemVectors itemVectors() {
-        return quantizedVectors == null ? ItemVectors.FLOAT32 : ItemVectors.SQ8;
+        return quantizedVectors != null ? ItemVectors.SQ8 : records != null ? ItemVectors.RECORDS : ItemVectors.FLOAT32;
+    }
+
+    /** The float records of {@code item.vec} and {@code item.cross}, or null when the scans read the file's rows. */
+    ItemRecords records() {
+        return records;
     }
 
     /** The 8-bit copy of {@code item.vec}, or null when the scans read the float rows. */

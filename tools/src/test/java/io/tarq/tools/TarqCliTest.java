@@ -188,7 +188,7 @@ class TarqCliTest {
         }
         Run bad = run("score", model.toString(), "--input", in.toString(), "--output", out.toString(), "--item-vectors", "int4");
         assertEquals(TarqCli.EXIT_USAGE, bad.exit());
-        assertTrue(bad.err().contains("--item-vectors unknown item vectors int4: expected float32 or sq8"), bad.err());
+        assertTrue(bad.err().contains("--item-vectors unknown item vectors int4: expected float32, sq8 or records"), bad.err());
         Run bench = run("bench", model.toString(), "--candidates", "200", "--history", "5", "--seconds", "0.5", "--json",
                 "--item-vectors", "sq8");
         assertEquals(0, bench.exit(), bench.err());

@@ -157,6 +157,30 @@ public interface KernelSupport {
                    MemorySegment crossRows, int[] rows, float[] out);
 
     /**
+     * {@link #dotRows} and {@link #crossScan} in one pass over item records, each the float row of {@code item.vec}
+     * followed by the row of {@code item.cross} ({@code records [N][dv + dx]}): a candidate's two rows are adjacent
+     * lines, fetched together. Gives the same bits as the two kernels over separate tables.
+     *
+     * @param records      {@code [N][dv + dx]} little-endian floats
+     * @param dv           the two-tower width
+     * @param dx           the cross head's width
+     * @param rows         the candidates' rows, {@code rows[0..count)}
+     * @param count        candidates
+     * @param u            the user vector û, {@code [dv]}
+     * @param scale        τ
+     * @param shift        β
+     * @param codes        the candidates' codes, {@code codes[L][stride]}, level-major
+     * @param stride       codes a level in {@code codes}
+     * @param levels       L
+     * @param codebookSize K
+     * @param x            the request's table, {@code [L·K][dx]}
+     * @param out          receives {@code out[i] = scale·⟨u, row_i⟩ + shift}
+     * @param cross        receives {@code cross[i] = ⟨Σ_l x[l, z_l], crossRow_i⟩}
+     */
+    void dotRowsCross(MemorySegment records, int dv, int dx, int[] rows, int count, float[] u, float scale, float shift,
+                      byte[] codes, int stride, int levels, int codebookSize, float[] x, float[] out, float[] cross);
+
+    /**
      * The float-table scan: {@code out[i] += Σ_l lut[l·K + codes[l·stride + i]]} for {@code i < count}.
      *
      * @param codes        the candidates' codes, {@code codes[L][stride]}, level-major

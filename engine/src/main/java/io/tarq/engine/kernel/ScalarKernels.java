@@ -188,6 +188,31 @@ public final class ScalarKernels implements KernelSupport {
     }
 
     @Override
+    public void dotRowsCross(MemorySegment records, int dv, int dx, int[] rows, int count, float[] u, float scale,
+                             float shift, byte[] codes, int stride, int levels, int codebookSize, float[] x, float[] out,
+                             float[] cross) {
+        long recordBytes = 4L * (dv + dx);
+        for (int i = 0; i < count; i++) {
+            long base = rows[i] * recordBytes;
+            float dot = 0;
+            for (int j = 0; j < dv; j++) {
+                dot += u[j] * records.get(Layouts.F32, base + 4L * j);
+            }
+            out[i] = scale * dot + shift;
+            long crossBase = base + 4L * dv;
+            float crossDot = 0;
+            for (int c = 0; c < dx; c++) {
+                float sum = 0;
+                for (int l = 0; l < levels; l++) {
+                    sum += x[(l * codebookSize + Byte.toUnsignedInt(codes[l * stride + i])) * dx + c];
+                }
+                crossDot += sum * records.get(Layouts.F32, crossBase + (long) Float.BYTES * c);
+            }
+            cross[i] = crossDot;
+        }
+    }
+
+    @Override
     public void lutScanF32(byte[] codes, int stride, int count, int levels, int codebookSize, float[] lut, float[] out) {
         for (int l = 0; l < levels; l++) {
             int table = l * codebookSize;

@@ -315,6 +315,57 @@ class KernelEquivalenceTest {
         }
     }
 
+    /**
+     * The record pass gives, in each implementation, the same bits as that implementation's dotRows and crossScan over
+     * separate tables (the scorer relies on it), and the two implementations agree within rounding.
+     */
+    @ParameterizedTest
+    @MethodSource("sizesAndMemory")
+    void dotRowsCrossIsDotRowsAndCrossScanInOnePass(int count, Memory memory) {
+        int catalog = 300, codebookSize = 256;
+        for (int[] shape : new int[][] {{64, 16, 3}, {16, 1, 1}, {48, 7, 2}, {32, 8, 3}, {80, 17, 4}, {64, 64, 8}}) {
+            int dv = shape[0], dx = shape[1], levels = shape[2];
+            long seed = ROOT_SEED ^ (count * 43L + dv * 11L + dx * 7L + levels);
+            SplittableRandom random = new SplittableRandom(seed);
+            float[] vec = gaussian(random, catalog * dv, 0.2);
+            float[] cross = gaussian(random, catalog * dx, 1);
+            float[] u = gaussian(random, dv, 1);
+            float[] x = gaussian(random, levels * codebookSize * dx, 1);
+            int stride = (count + 63) & ~63;
+            byte[] codes = new byte[levels * stride];
+            random.nextBytes(codes);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment vecRows = segment(memory, arena, catalog * dv * 4L);
+                MemorySegment crossRows = segment(memory, arena, catalog * dx * 4L);
+                MemorySegment records = segment(memory, arena, catalog * (dv + dx) * 4L);
+                MemorySegment.copy(vec, 0, vecRows, Layouts.F32, 0, vec.length);
+                MemorySegment.copy(cross, 0, crossRows, Layouts.F32, 0, cross.length);
+                for (int r = 0; r < catalog; r++) {
+                    MemorySegment.copy(vec, r * dv, records, Layouts.F32, r * (dv + dx) * 4L, dv);
+                    MemorySegment.copy(cross, r * dx, records, Layouts.F32, (r * (dv + dx) + dv) * 4L, dx);
+                }
+                int[] rows = random.ints(count, 0, catalog).toArray();
+                float[][] fused = new float[2][];
+                int k = 0;
+                for (KernelSupport kernels : new KernelSupport[] {scalar, panama}) {
+                    float[] dot = new float[count], crossDot = new float[count];
+                    float[] out = new float[count], crossOut = new float[count];
+                    kernels.dotRows(vecRows, dv, rows, count, u, 1.7f, -0.3f, dot);
+                    kernels.crossScan(codes, stride, count, levels, codebookSize, x, dx, crossRows, rows, crossDot);
+                    kernels.dotRowsCross(records, dv, dx, rows, count, u, 1.7f, -0.3f, codes, stride, levels, codebookSize,
+                            x, out, crossOut);
+                    String name = kernels.getClass().getSimpleName() + " dv " + dv + " dx " + dx + " L " + levels + seed(seed);
+                    assertArrayEquals(dot, out, name);
+                    assertArrayEquals(crossDot, crossOut, name);
+                    fused[k++] = crossOut;
+                }
+                for (int i = 0; i < count; i++) {
+                    assertEquals(fused[0][i], fused[1][i], 1e-4 * (1 + Math.abs(fused[0][i])) * dx * levels, "candidate " + i + seed(seed));
+                }
+            }
+        }
+    }
+
     /** A head whose every score is −∞ (no key to attend to) outputs zeros, whatever its values; the other heads do not. */
     @Test
     void aHeadWithOnlyMinusInfiniteScoresAttendsToNothing() {

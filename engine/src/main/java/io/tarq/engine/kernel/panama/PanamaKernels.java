@@ -710,27 +710,62 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
             int end = Math.min(count, start + CROSS_CHUNK);
             touchRows(crossRows, rowBytes, rows, start, end, out);
             for (int i = start; i < end; i++) {
-                long base = rows[i] * rowBytes;
-                FloatVector acc = FloatVector.zero(FLOATS);
-                for (int c = 0; c < vectorEnd; c += FLOAT_LANES) {
-                    FloatVector sum = FloatVector.fromArray(FLOATS, x, (Byte.toUnsignedInt(codes[i]) * dx) + c);
-                    for (int l = 1; l < levels; l++) {
-                        int row = l * codebookSize + Byte.toUnsignedInt(codes[l * stride + i]);
-                        sum = sum.add(FloatVector.fromArray(FLOATS, x, row * dx + c));
-                    }
-                    acc = FloatVector.fromMemorySegment(FLOATS, crossRows, base + (long) Float.BYTES * c, LE).fma(sum, acc);
-                }
-                float dot = DeterministicMath.sum(acc); // reduceLanes(ADD) changes its order once compiled
-                for (int c = vectorEnd; c < dx; c++) { // scalar tail
-                    float sum = 0;
-                    for (int l = 0; l < levels; l++) {
-                        sum += x[(l * codebookSize + Byte.toUnsignedInt(codes[l * stride + i])) * dx + c];
-                    }
-                    dot += sum * crossRows.get(io.tarq.layout.Layouts.F32, base + (long) Float.BYTES * c);
-                }
-                out[i] = dot;
+                out[i] = crossDot(crossRows, rows[i] * rowBytes, dx, vectorEnd, codes, stride, i, levels, codebookSize, x);
             }
         }
+    }
+
+    /** Candidates whose records {@link #dotRowsCross} touches before it computes them (20 KB of 320-byte records: L1). */
+    private static final int RECORD_CHUNK = 64;
+
+    @Override
+    public void dotRowsCross(MemorySegment records, int dv, int dx, int[] rows, int count, float[] u, float scale,
+                             float shift, byte[] codes, int stride, int levels, int codebookSize, float[] x, float[] out,
+                             float[] cross) {
+        // One load of every line of a chunk's records first keeps many misses in flight (Java has no prefetch); both
+        // dot products then read L1. The arithmetic is dotRows' and crossScan's, in their order: the same bits.
+        long recordBytes = 4L * (dv + dx);
+        int dvEnd = FLOATS.loopBound(dv), dxEnd = FLOATS.loopBound(dx);
+        for (int start = 0; start < count; start += RECORD_CHUNK) {
+            int end = Math.min(count, start + RECORD_CHUNK);
+            touchRows(records, recordBytes, rows, start, end, out);
+            for (int i = start; i < end; i++) {
+                long base = rows[i] * recordBytes;
+                FloatVector acc = FloatVector.zero(FLOATS);
+                for (int j = 0; j < dvEnd; j += FLOAT_LANES) {
+                    acc = FloatVector.fromMemorySegment(FLOATS, records, base + 4L * j, LE).fma(FloatVector.fromArray(FLOATS, u, j), acc);
+                }
+                float dot = DeterministicMath.sum(acc);
+                for (int j = dvEnd; j < dv; j++) { // scalar tail
+                    dot += u[j] * records.get(io.tarq.layout.Layouts.F32, base + 4L * j);
+                }
+                out[i] = scale * dot + shift;
+                cross[i] = crossDot(records, base + 4L * dv, dx, dxEnd, codes, stride, i, levels, codebookSize, x);
+            }
+        }
+    }
+
+    /** ⟨Σ_l x[l, z_l], row⟩ for candidate i, its row at {@code base}: crossScan's arithmetic for one candidate. */
+    private static float crossDot(MemorySegment rows, long base, int dx, int vectorEnd, byte[] codes, int stride, int i,
+                                  int levels, int codebookSize, float[] x) {
+        FloatVector acc = FloatVector.zero(FLOATS);
+        for (int c = 0; c < vectorEnd; c += FLOAT_LANES) {
+            FloatVector sum = FloatVector.fromArray(FLOATS, x, (Byte.toUnsignedInt(codes[i]) * dx) + c);
+            for (int l = 1; l < levels; l++) {
+                int row = l * codebookSize + Byte.toUnsignedInt(codes[l * stride + i]);
+                sum = sum.add(FloatVector.fromArray(FLOATS, x, row * dx + c));
+            }
+            acc = FloatVector.fromMemorySegment(FLOATS, rows, base + (long) Float.BYTES * c, LE).fma(sum, acc);
+        }
+        float dot = DeterministicMath.sum(acc); // reduceLanes(ADD) changes its order once compiled
+        for (int c = vectorEnd; c < dx; c++) { // scalar tail
+            float sum = 0;
+            for (int l = 0; l < levels; l++) {
+                sum += x[(l * codebookSize + Byte.toUnsignedInt(codes[l * stride + i])) * dx + c];
+            }
+            dot += sum * rows.get(io.tarq.layout.Layouts.F32, base + (long) Float.BYTES * c);
+        }
+        return dot;
     }
 
     @Override
