@@ -1,5 +1,5 @@
-"""The Python package's version is the Maven project's: pyproject.toml takes it from tarq.__version__, which is the
-root pom.xml's version with -SNAPSHOT written as .dev0 (PEP 440)."""
+"""pyproject.toml: the version is the Maven project's (taken from tarq.__version__, which is the root pom.xml's version
+with -SNAPSHOT written as .dev0, PEP 440), torch is only an extra, and every package under tarq/ is installed."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import re
 import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+import pytest
 
 import tarq
 
@@ -44,3 +46,13 @@ def test_pyproject_takes_its_version_from_the_package():
     # The numpy-only core: torch only in extras.
     assert pyproject["project"]["dependencies"] == ["numpy>=1.24"]
     assert any(r.startswith("torch") for r in pyproject["project"]["optional-dependencies"]["train"])
+
+
+def test_every_package_under_tarq_is_found():
+    setuptools = pytest.importorskip("setuptools")  # the build backend
+    with open(PYTHON_ROOT / "pyproject.toml", "rb") as f:
+        find = tomllib.load(f)["tool"]["setuptools"]["packages"]["find"]
+    found = set(setuptools.find_packages(where=str(PYTHON_ROOT), **find))
+    on_disk = {".".join(p.parent.relative_to(PYTHON_ROOT).parts) for p in (PYTHON_ROOT / "tarq").rglob("__init__.py")}
+    assert {"tarq", "tarq.data", "tarq.train"} <= on_disk
+    assert found == on_disk, "the tests are not a package to install"
