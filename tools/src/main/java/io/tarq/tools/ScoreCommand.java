@@ -81,7 +81,7 @@ final class ScoreCommand implements Callable<Integer> {
         Path target = toStdout ? null : output.toAbsolutePath();
         Path partial = toStdout ? null : target.resolveSibling("." + target.getFileName() + ".partial");
         if (!toStdout) {
-            StandardStreams.checkOutputFile(output);
+            StandardStreams.prepareOutputFile(output);
         }
         String inputName = StandardStreams.inputName(input);
         int requests = 0;

@@ -57,18 +57,15 @@ final class StandardStreams {
     }
 
     /**
-     * Checks, before any work, that a file output can be written where asked: not over a directory, and in a
-     * directory that exists (else the error would name the hidden partial file instead).
+     * Prepares, before any work, a file output: refuses a directory, naming it (the final rename would fail after
+     * all the work), and creates missing parent directories, as the model writers do.
      */
-    static void checkOutputFile(Path path) throws IOException {
+    static void prepareOutputFile(Path path) throws IOException {
         Path absolute = path.toAbsolutePath();
         if (Files.isDirectory(absolute)) {
             throw new FileSystemException(path.toString(), null, "is a directory, not a file");
         }
-        Path parent = absolute.getParent();
-        if (parent != null && !Files.isDirectory(parent)) {
-            throw new FileSystemException(parent.toString(), null, "no such directory");
-        }
+        Files.createDirectories(absolute.getParent());
     }
 
     /**

@@ -294,6 +294,8 @@ class EncodeItemsCommandTest {
         Path folder = Files.createDirectories(dir.resolve("items-dir"));
         assertFault(run("encode-items", model.toString(), "--items", folder.toString(), "--out", dir.resolve("never.safetensors").toString()),
                 "tarq encode-items: " + folder + ": is a directory, not a file");
+        assertFault(run("encode-items", model.toString(), "--items", file.toString(), "--out", folder.toString()),
+                "tarq encode-items: " + folder + ": is a directory, not a .safetensors file");
         assertFalse(Files.exists(dir.resolve("never.safetensors")));
     }
 

@@ -311,7 +311,7 @@ class TarqCliTest {
     }
 
     @Test
-    void scoreNamesADirectoryGivenAsInputOrOutputBeforeScoring() throws IOException {
+    void scoreNamesADirectoryGivenAsInputOrOutputAndCreatesAMissingOutputDirectory() throws IOException {
         Path folder = Files.createDirectories(dir.resolve("a-folder"));
         Path in = Files.writeString(dir.resolve("folder-req.jsonl"), "{\"user\": 1, \"history\": [], \"candidates\": []}\n");
         Run input = run("score", model.toString(), "--input", folder.toString(), "--output", dir.resolve("f.jsonl").toString());
@@ -320,10 +320,13 @@ class TarqCliTest {
         Run output = run("score", model.toString(), "--input", in.toString(), "--output", folder.toString());
         assertEquals(TarqCli.EXIT_FAULT, output.exit());
         assertEquals("tarq score: " + folder + ": is a directory, not a file", output.err().strip());
-        Path nowhere = dir.resolve("no-such-dir");
-        Run missingParent = run("score", model.toString(), "--input", in.toString(), "--output", nowhere.resolve("s.jsonl").toString());
-        assertEquals(TarqCli.EXIT_FAULT, missingParent.exit());
-        assertEquals("tarq score: " + nowhere + ": no such directory", missingParent.err().strip());
+        Path nested = dir.resolve("new-dir/sub/s.jsonl");
+        Run missingParent = run("score", model.toString(), "--input", in.toString(), "--output", nested.toString());
+        assertEquals(0, missingParent.exit(), missingParent.err());
+        assertEquals(1, Files.readAllLines(nested).size(), "as synth and encode-items, the directories are created");
+        Run synth = run("synth", "--items", "10", "--out", folder.toString());
+        assertEquals(TarqCli.EXIT_FAULT, synth.exit());
+        assertEquals("tarq synth: " + folder + ": is a directory, not a .safetensors file", synth.err().strip());
     }
 
     @Test

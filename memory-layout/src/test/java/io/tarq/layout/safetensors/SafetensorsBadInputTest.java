@@ -173,6 +173,17 @@ class SafetensorsBadInputTest {
     }
 
     @Test
+    void writingOverADirectoryIsRefusedNamingIt() throws IOException {
+        Path directory = Files.createDirectories(dir.resolve("out.safetensors"));
+        FileSystemException e = assertThrows(FileSystemException.class,
+                () -> new SafetensorsWriter().addFloats("a", new long[] {4}, new float[4]).write(directory));
+        assertEquals(directory + ": is a directory, not a .safetensors file", e.getMessage());
+        try (var files = Files.list(dir)) {
+            assertTrue(files.noneMatch(f -> f.getFileName().toString().endsWith(".partial")), "no temporary file left");
+        }
+    }
+
+    @Test
     void aPipeIsRefusedBeforeItIsOpened() throws Exception {
         Path fifo = dir.resolve("pipe.safetensors");
         assumeTrue(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0,
