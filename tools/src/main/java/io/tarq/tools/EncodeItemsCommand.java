@@ -58,6 +58,7 @@ final class EncodeItemsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        StandardStreams.requireModelFile(spec, "--out", out);
         long start = System.nanoTime();
         CatalogEncoder.Result result;
         try (TarqModelFile tarq = TarqModelFile.open(model)) {

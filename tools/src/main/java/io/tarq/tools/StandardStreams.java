@@ -11,6 +11,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
 
 /**
  * {@code -} as a file option's value: standard input for an input, standard output for an output (write {@code ./-}
@@ -25,6 +27,17 @@ final class StandardStreams {
 
     static boolean isDash(Path path) {
         return path.toString().equals(DASH);
+    }
+
+    /**
+     * A model output cannot be {@code -}: it is mapped, written and renamed into place when complete. Without this
+     * check, {@code --out -} would quietly write a file named "-".
+     */
+    static void requireModelFile(CommandSpec spec, String option, Path path) {
+        if (isDash(path)) {
+            throw new ParameterException(spec.commandLine(), option + " -: a model is written to a file (renamed into "
+                    + "place when complete), not to stdout; name a file (./- for one called \"-\")");
+        }
     }
 
     /** How messages name an input: its path, or {@code stdin}. */

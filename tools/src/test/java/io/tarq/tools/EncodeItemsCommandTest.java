@@ -296,6 +296,9 @@ class EncodeItemsCommandTest {
                 "tarq encode-items: " + folder + ": is a directory, not a file");
         assertFault(run("encode-items", model.toString(), "--items", file.toString(), "--out", folder.toString()),
                 "tarq encode-items: " + folder + ": is a directory, not a .safetensors file");
+        Run toStdout = run("encode-items", model.toString(), "--items", file.toString(), "--out", "-");
+        assertEquals(TarqCli.EXIT_USAGE, toStdout.exit());
+        TarqCliTest.assertOneUsageLine("tarq encode-items", toStdout);
         assertFalse(Files.exists(dir.resolve("never.safetensors")));
     }
 

@@ -153,6 +153,11 @@ class TarqCliTest {
         Run badMode = run("score", model.toString(), "--input", "x", "--output", "y", "--mode", "fast");
         assertEquals(TarqCli.EXIT_USAGE, badMode.exit());
         assertOneUsageLine("tarq score", badMode);
+        Run modelToStdout = run("synth", "--items", "10", "--out", "-");
+        assertEquals(TarqCli.EXIT_USAGE, modelToStdout.exit());
+        assertOneUsageLine("tarq synth", modelToStdout);
+        assertTrue(modelToStdout.err().contains("--out -: a model is written to a file"), modelToStdout.err());
+        assertTrue(!Files.exists(Path.of("-")), "no file named -");
         Run unknownCommand = run("scor");
         assertEquals(TarqCli.EXIT_USAGE, unknownCommand.exit());
         assertEquals("tarq: Unmatched argument at index 0: 'scor'; did you mean 'score'? (see 'tarq --help')",
