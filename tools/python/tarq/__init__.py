@@ -4,4 +4,4 @@ The submodules are not imported here, so that ``python3 -m tarq.safetensors_np``
 ``python3 -m tarq.model_file`` run without the "found in sys.modules" warning of runpy.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.1.0.dev0"

@@ -97,9 +97,10 @@ def encode_items(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str],
             raise EncodeError(f"items {seen[item_id]} and {index} both give item id {item_id}")
         seen[item_id] = index
         rows = []
-        for a in attributes:
+        for position, a in enumerate(attributes):
             if a not in attr_row:
-                raise EncodeError(f"item id {item_id}: attribute id {a} is not in the model's item.attr.ids")
+                raise EncodeError(f"item id {item_id}: attribute id {a} at attributes[{position}] is not in the model's "
+                                  "item.attr.ids")
             rows.append(attr_row[a])
         new_rows.append(rows)
         if item_id in row_of:

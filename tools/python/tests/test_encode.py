@@ -156,7 +156,7 @@ def test_replace_in_place_and_append_in_input_order(synth):
 def test_bad_input_names_the_item(synth):
     t, m = synth
     known = int(t["item.attr.ids"][0])
-    with pytest.raises(EncodeError, match="item id 5: attribute id 4 is not in the model's item.attr.ids"):
+    with pytest.raises(EncodeError, match=r"item id 5: attribute id 4 at attributes\[1\] is not in the model's item.attr.ids"):
         encode_items(t, m, [(5, [known, 4])])
     with pytest.raises(EncodeError, match="items 0 and 2 both give item id 5"):
         encode_items(t, m, [(5, []), (6, []), (5, [known])])

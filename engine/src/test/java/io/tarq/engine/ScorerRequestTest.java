@@ -173,8 +173,8 @@ class ScorerRequestTest {
         UnknownCandidateException e = assertThrows(UnknownCandidateException.class,
                 () -> scoreIds(scorer, Mode.TARQ, 1, items(5), candidates));
         assertEquals(424242, e.id());
-        assertEquals(1, e.position());
-        assertTrue(e.getMessage().contains("424242"));
+        assertEquals(1, e.position(), "from 0");
+        assertEquals("candidate id 424242 at candidates[1] is not in the catalog", e.getMessage());
 
         scorer.skipUnknownCandidates(true);
         for (Mode mode : Mode.values()) {

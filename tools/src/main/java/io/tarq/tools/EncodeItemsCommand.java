@@ -10,8 +10,6 @@ import io.tarq.tools.jsonl.ItemLine;
 import io.tarq.tools.jsonl.ItemLineParser;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,6 +24,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 @Command(name = "encode-items", mixinStandardHelpOptions = true, sortOptions = false,
@@ -44,17 +43,22 @@ final class EncodeItemsCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "The model file (.safetensors).")
     Path model;
 
-    @Option(names = "--items", required = true, paramLabel = "ITEMS.jsonl", description = "Items, one JSON object a line.")
+    @Option(names = "--items", required = true, paramLabel = "ITEMS.jsonl",
+            description = "Items, one JSON object a line; - reads stdin.")
     Path items;
 
     @Option(names = "--out", required = true, paramLabel = "NEW_MODEL", description = "Where to write the new model.")
     Path out;
+
+    @ParentCommand
+    TarqCli cli;
 
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
+        StandardStreams.requireModelFile(spec, "--out", out);
         long start = System.nanoTime();
         CatalogEncoder.Result result;
         try (TarqModelFile tarq = TarqModelFile.open(model)) {
@@ -67,7 +71,7 @@ final class EncodeItemsCommand implements Callable<Integer> {
             try {
                 result = CatalogEncoder.write(tarq, list, out, producer(tarq.producer()));
             } catch (CatalogEncoder.ItemException e) {
-                throw new IOException(items + ": line " + lines.get(e.index()) + ": " + e.getMessage(), e);
+                throw new IOException(itemsName() + ": line " + lines.get(e.index()) + ": " + e.getMessage(), e);
             }
         }
         spec.commandLine().getOut().printf(Locale.ROOT,
@@ -80,7 +84,7 @@ final class EncodeItemsCommand implements Callable<Integer> {
 
     private void read(IdIndex attributes, List<CatalogEncoder.Item> list, List<Integer> lines) throws IOException {
         ItemLineParser parser = new ItemLineParser();
-        try (BufferedReader in = Files.newBufferedReader(items, StandardCharsets.UTF_8)) {
+        try (BufferedReader in = StandardStreams.reader(items, cli.stdin())) {
             String text;
             int lineNumber = 0;
             while ((text = in.readLine()) != null) {
@@ -92,21 +96,21 @@ final class EncodeItemsCommand implements Callable<Integer> {
                 try {
                     item = parser.parse(text);
                 } catch (ItemFormatException e) {
-                    throw new IOException(items + ": line " + lineNumber + ": " + e.getMessage());
+                    throw new IOException(itemsName() + ": line " + lineNumber + ": " + e.getMessage());
                 }
                 int[] rows = new int[item.attributes().length];
                 for (int a = 0; a < rows.length; a++) {
                     rows[a] = attributes.row(item.attributes()[a]);
                     if (rows[a] == IdIndex.MISSING) {
-                        throw new IOException(items + ": line " + lineNumber + ": item id " + item.id() + ": attribute id "
-                                + item.attributes()[a] + " is not in the model's item.attr.ids");
+                        throw new IOException(itemsName() + ": line " + lineNumber + ": item id " + item.id() + ": attribute id "
+                                + item.attributes()[a] + " at attributes[" + a + "] is not in the model's item.attr.ids");
                     }
                 }
                 list.add(new CatalogEncoder.Item(item.id(), rows));
                 lines.add(lineNumber);
             }
         } catch (java.nio.charset.CharacterCodingException e) {
-            throw new IOException(items + ": not UTF-8 text");
+            throw new IOException(itemsName() + ": not UTF-8 text");
         }
     }
 
@@ -132,11 +136,15 @@ final class EncodeItemsCommand implements Callable<Integer> {
             if (repeated.contains(ids[i])) {
                 Integer earlier = first.putIfAbsent(ids[i], i);
                 if (earlier != null) {
-                    throw new IOException(items + ": lines " + lines.get(earlier) + " and " + lines.get(i)
+                    throw new IOException(itemsName() + ": lines " + lines.get(earlier) + " and " + lines.get(i)
                             + " both give item id " + ids[i]);
                 }
             }
         }
+    }
+
+    private String itemsName() {
+        return StandardStreams.inputName(items);
     }
 
     /** Names this command and the model's first producer (not a growing chain of encode-items runs). */

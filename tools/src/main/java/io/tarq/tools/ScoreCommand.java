@@ -9,8 +9,10 @@ import io.tarq.tools.jsonl.LineReader;
 import io.tarq.tools.jsonl.RequestFormatException;
 import io.tarq.tools.jsonl.RequestLine;
 import io.tarq.tools.jsonl.RequestLineParser;
-import java.io.BufferedWriter;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +23,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 @Command(name = "score", mixinStandardHelpOptions = true, sortOptions = false,
@@ -28,17 +31,22 @@ import picocli.CommandLine.Spec;
                 "Each input line: {\"user\": id, \"history\": [ids, oldest first], \"candidates\": [ids]}.",
                 "Each output line: {\"scores\": [logits in candidate order]}, null for a skipped unknown candidate.",
                 "Blank input lines are skipped; output line k answers the k-th request. The output file appears only "
-                        + "when every request was scored.",
+                        + "when every request was scored; - writes to stdout as requests are scored (a failure then "
+                        + "leaves the lines before it) and the summary goes to stderr.",
                 "A request over a limit (--max-candidates, --max-history) stops the run with an error naming its line, "
-                        + "before it is scored."})
+                        + "before it is scored.",
+                "Errors count lines and columns from 1 and positions in a request from 0, as the engine does: "
+                        + "candidates[0] is a request's first candidate."})
 final class ScoreCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "The model file (.safetensors).")
     Path model;
 
-    @Option(names = "--input", required = true, paramLabel = "REQUESTS.jsonl", description = "Requests, one JSON object a line.")
+    @Option(names = "--input", required = true, paramLabel = "REQUESTS.jsonl",
+            description = "Requests, one JSON object a line; - reads stdin.")
     Path input;
 
-    @Option(names = "--output", required = true, paramLabel = "SCORES.jsonl", description = "Where to write the scores.")
+    @Option(names = "--output", required = true, paramLabel = "SCORES.jsonl",
+            description = "Where to write the scores; - writes to stdout.")
     Path output;
 
     @Option(names = "--mode", paramLabel = "MODE", defaultValue = "tarq",
@@ -54,6 +62,9 @@ final class ScoreCommand implements Callable<Integer> {
     @Mixin
     ItemVectorsOption itemVectorsOption;
 
+    @ParentCommand
+    TarqCli cli;
+
     @Spec
     CommandSpec spec;
 
@@ -66,12 +77,18 @@ final class ScoreCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--mode " + e.getMessage());
         }
         RequestLimits limits = limitOptions.limits(spec);
-        Path absolute = output.toAbsolutePath();
-        Path partial = absolute.resolveSibling("." + absolute.getFileName() + ".partial");
+        boolean toStdout = StandardStreams.isDash(output);
+        Path target = toStdout ? null : output.toAbsolutePath();
+        Path partial = toStdout ? null : target.resolveSibling("." + target.getFileName() + ".partial");
+        if (!toStdout) {
+            StandardStreams.prepareOutputFile(output);
+        }
+        String inputName = StandardStreams.inputName(input);
         int requests = 0;
         try (TarqModel tarq = TarqModel.open(model, itemVectorsOption.itemVectors(spec));
-             var reader = Files.newBufferedReader(input, StandardCharsets.UTF_8);
-             BufferedWriter out = Files.newBufferedWriter(partial, StandardCharsets.UTF_8)) {
+             BufferedReader reader = StandardStreams.reader(input, cli.stdin());
+             Writer out = toStdout ? StandardStreams.stdout(spec.commandLine().getOut())
+                     : Files.newBufferedWriter(partial, StandardCharsets.UTF_8)) {
             Scorer scorer = tarq.newScorer().skipUnknownCandidates(skipUnknown).limits(limits);
             LineReader in = new LineReader(reader, LineReader.maxChars(limits));
             RequestLineParser parser = new RequestLineParser(limits);
@@ -82,9 +99,9 @@ final class ScoreCommand implements Callable<Integer> {
                 try {
                     line = in.next();
                 } catch (RequestFormatException e) {
-                    throw new IOException(input + ": " + e.getMessage()); // names the line itself
+                    throw new IOException(inputName + ": " + e.getMessage()); // names the line itself
                 } catch (java.nio.charset.CharacterCodingException e) {
-                    throw new IOException(input + ": line " + (in.lineNumber() + 1) + ": not valid UTF-8");
+                    throw new IOException(inputName + ": line " + (in.lineNumber() + 1) + ": not valid UTF-8");
                 }
                 if (line == null) {
                     break;
@@ -96,7 +113,7 @@ final class ScoreCommand implements Callable<Integer> {
                 try {
                     request = parser.parse(line);
                 } catch (RequestFormatException e) {
-                    throw new IOException(input + ": line " + in.lineNumber() + ": " + e.getMessage());
+                    throw new IOException(inputName + ": line " + in.lineNumber() + ": " + e.getMessage());
                 }
                 long lineNumber = in.lineNumber();
                 if (scores.length < request.candidates().length) {
@@ -105,8 +122,9 @@ final class ScoreCommand implements Callable<Integer> {
                 try {
                     scorer.score(scoring, request.user(), request.history(), request.candidates(), scores);
                 } catch (UnknownCandidateException e) {
-                    throw new IOException(input + ": line " + lineNumber + ": candidate id " + e.id()
-                            + " is not in the catalog (pass --skip-unknown to score it as null)");
+                    // The engine's message: the id and its position, candidates[i] counted from 0.
+                    throw new IOException(inputName + ": line " + lineNumber + ": " + e.getMessage()
+                            + " (pass --skip-unknown to score it as null)");
                 }
                 json.setLength(0);
                 json.append("{\"scores\":[");
@@ -122,12 +140,18 @@ final class ScoreCommand implements Callable<Integer> {
                 requests++;
             }
         } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(partial);
+            if (partial != null) {
+                Files.deleteIfExists(partial);
+            }
             throw e;
         }
-        Files.move(partial, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        spec.commandLine().getOut().printf("%s: %s requests scored (%s) into %s%n", input, Formats.count(requests),
-                scoring.cliName(), output);
+        if (!toStdout) {
+            Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        }
+        // With the scores on stdout, the summary goes to stderr so that stdout stays JSONL.
+        PrintWriter summary = toStdout ? spec.commandLine().getErr() : spec.commandLine().getOut();
+        summary.printf("%s: %s requests scored (%s) into %s%n", inputName, Formats.count(requests),
+                scoring.cliName(), StandardStreams.outputName(output));
         return TarqCli.EXIT_OK;
     }
 }

@@ -64,6 +64,7 @@ final class SynthCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        StandardStreams.requireModelFile(spec, "--out", out);
         SyntheticModelSpec model = new SyntheticModelSpec(items, users, d, heads, dv, mlpHidden, nMax, levels,
                 codebookSize, nullKeys, taMlpHidden, seed, crossDim);
         try {

@@ -245,11 +245,11 @@ class EncodeItemsCommandTest {
 
         Path malformed = Files.writeString(dir.resolve("bad.jsonl"), "{\"id\": 1, \"attributes\": []}\n{\"id\": 2, \"attributes\": [1.5]}\n");
         assertFault(run("encode-items", model.toString(), "--items", malformed.toString(), "--out", out.toString()),
-                "tarq encode-items: " + malformed + ": line 2: \"attributes[1]\" is not an integer id at character 27");
+                "tarq encode-items: " + malformed + ": line 2: \"attributes[0]\" is not an integer id at column 27");
 
         Path unknown = Files.writeString(dir.resolve("unknown.jsonl"), "{\"id\": 1, \"attributes\": [" + attr + "]}\n\n{\"id\": 2, \"attributes\": [" + attr + ", 31337]}\n");
         assertFault(run("encode-items", model.toString(), "--items", unknown.toString(), "--out", out.toString()),
-                "tarq encode-items: " + unknown + ": line 3: item id 2: attribute id 31337 is not in the model's item.attr.ids");
+                "tarq encode-items: " + unknown + ": line 3: item id 2: attribute id 31337 at attributes[1] is not in the model's item.attr.ids");
 
         Path twice = Files.writeString(dir.resolve("twice.jsonl"), "{\"id\": 123456789, \"attributes\": []}\n{\"id\": " + item
                 + ", \"attributes\": []}\n{\"id\": 123456789, \"attributes\": [" + attr + "]}\n");
@@ -272,6 +272,34 @@ class EncodeItemsCommandTest {
         assertEquals(TarqCli.EXIT_USAGE, run("encode-items", model.toString(), "--items", twice.toString()).exit());
         assertEquals(TarqCli.EXIT_USAGE, run("encode-items", "--items", twice.toString(), "--out", out.toString()).exit());
         assertEquals(TarqCli.EXIT_USAGE, run("encode-items", model.toString(), "--items", twice.toString(), "--out", out.toString(), "--x").exit());
+    }
+
+    @Test
+    void itemsFromStdinForADashGiveTheSameModelAsFromAFile() throws IOException {
+        Path model = fixture("readout");
+        String items;
+        try (TarqModelFile original = TarqModelFile.open(model)) {
+            items = ownItems(original);
+        }
+        Path file = Files.writeString(dir.resolve("own.jsonl"), items);
+        Path fromFile = dir.resolve("from-file.safetensors"), fromStdin = dir.resolve("from-stdin.safetensors");
+        assertEquals(0, run("encode-items", model.toString(), "--items", file.toString(), "--out", fromFile.toString()).exit());
+        Run r = TarqCliTest.runWithStdin(items, "encode-items", model.toString(), "--items", "-", "--out", fromStdin.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(-1, Files.mismatch(fromFile, fromStdin), "the same bytes");
+
+        assertFault(TarqCliTest.runWithStdin("{\"id\": 1, \"attributes\": []}\n{\"id\": 2}\n", "encode-items", model.toString(),
+                        "--items", "-", "--out", dir.resolve("never.safetensors").toString()),
+                "tarq encode-items: stdin: line 2: missing \"attributes\" at column 10");
+        Path folder = Files.createDirectories(dir.resolve("items-dir"));
+        assertFault(run("encode-items", model.toString(), "--items", folder.toString(), "--out", dir.resolve("never.safetensors").toString()),
+                "tarq encode-items: " + folder + ": is a directory, not a file");
+        assertFault(run("encode-items", model.toString(), "--items", file.toString(), "--out", folder.toString()),
+                "tarq encode-items: " + folder + ": is a directory, not a .safetensors file");
+        Run toStdout = run("encode-items", model.toString(), "--items", file.toString(), "--out", "-");
+        assertEquals(TarqCli.EXIT_USAGE, toStdout.exit());
+        TarqCliTest.assertOneUsageLine("tarq encode-items", toStdout);
+        assertFalse(Files.exists(dir.resolve("never.safetensors")));
     }
 
     @Test

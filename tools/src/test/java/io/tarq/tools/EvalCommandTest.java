@@ -121,6 +121,7 @@ class EvalCommandTest {
                 {"eval", m, "--sequences", s}}) {
             Run r = run(args);
             assertEquals(TarqCli.EXIT_USAGE, r.exit(), String.join(" ", args) + ": " + r.err());
+            TarqCliTest.assertOneUsageLine("tarq eval", r);
         }
     }
 

@@ -39,7 +39,7 @@ class RequestLimitsCliTest {
         TarqCliTest.Run r = TarqCliTest.run("score", model.toString(), "--input", in.toString(), "--output", out.toString(),
                 "--max-candidates", "2");
         assertEquals(TarqCli.EXIT_FAULT, r.exit());
-        assertEquals("tarq score: " + in + ": line 2: \"candidates\" has more than 2 ids, the request limit at character 59",
+        assertEquals("tarq score: " + in + ": line 2: \"candidates\" has more than 2 ids, the request limit at column 59",
                 r.err().strip());
         assertFalse(Files.exists(out));
         assertEquals(0, TarqCliTest.run("score", model.toString(), "--input", in.toString(), "--output", out.toString(),

@@ -4,9 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tarq.layout.TarqModelFile;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -24,9 +27,18 @@ class TarqCliTest {
     }
 
     static Run run(String... args) {
+        return runWithStdin("", args);
+    }
+
+    /** Runs with {@code stdin} as standard input (UTF-8). */
+    static Run runWithStdin(String stdin, String... args) {
+        return runWithStdin(stdin.getBytes(StandardCharsets.UTF_8), args);
+    }
+
+    static Run runWithStdin(byte[] stdin, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int exit = TarqCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        int exit = TarqCli.run(args, new ByteArrayInputStream(stdin), new PrintWriter(out, true), new PrintWriter(err, true));
         return new Run(exit, out.toString(), err.toString());
     }
 
@@ -100,14 +112,89 @@ class TarqCliTest {
     }
 
     @Test
-    void usageErrorsExitTwo() {
-        assertEquals(TarqCli.EXIT_USAGE, run("verify").exit());
-        assertEquals(TarqCli.EXIT_USAGE, run("verify", "--bogus", model.toString()).exit());
-        assertEquals(TarqCli.EXIT_USAGE, run("synth", "--items", "-5", "--out", dir.resolve("x").toString()).exit());
+    void aDirectoryAsTheModelIsOneLineNamingItForEveryCommandThatOpensOne() throws IOException {
+        Path folder = Files.createDirectories(dir.resolve("models.safetensors"));
+        Path requests = Files.writeString(dir.resolve("dir-req.jsonl"), "{\"user\": 1, \"history\": [], \"candidates\": []}\n");
+        String[][] commands = {
+                {"verify", folder.toString()},
+                {"inspect", folder.toString()},
+                {"score", folder.toString(), "--input", requests.toString(), "--output", dir.resolve("dir-out.jsonl").toString()},
+                {"bench", folder.toString(), "--seconds", "0.1"},
+                {"encode-items", folder.toString(), "--items", requests.toString(), "--out", dir.resolve("dir-new.safetensors").toString()},
+                {"soak", folder.toString(), model.toString(), "--seconds", "1"},
+        };
+        for (String[] command : commands) {
+            Run r = run(command);
+            assertEquals(TarqCli.EXIT_FAULT, r.exit(), command[0] + ": " + r.err());
+            assertEquals("tarq " + command[0] + ": " + folder + ": is a directory, not a .safetensors file", r.err().strip());
+        }
+    }
+
+    @Test
+    void usageErrorsAreOneLinePointingToTheCommandsHelpAndExitTwo() {
+        Run missingFlag = run("score", model.toString(), "--output", dir.resolve("x").toString());
+        assertEquals(TarqCli.EXIT_USAGE, missingFlag.exit());
+        assertEquals("", missingFlag.out());
+        assertEquals("tarq score: Missing required option: '--input=REQUESTS.jsonl' (see 'tarq score --help')",
+                missingFlag.err().strip());
+        Run missingModel = run("verify");
+        assertEquals(TarqCli.EXIT_USAGE, missingModel.exit());
+        assertEquals("tarq verify: Missing required parameter: 'MODEL' (see 'tarq verify --help')", missingModel.err().strip());
+        Run unknownFlag = run("verify", "--bogus", model.toString());
+        assertEquals(TarqCli.EXIT_USAGE, unknownFlag.exit());
+        assertEquals("tarq verify: Unknown option: '--bogus' (see 'tarq verify --help')", unknownFlag.err().strip());
+        Run badValue = run("synth", "--items", "-5", "--out", dir.resolve("x").toString());
+        assertEquals(TarqCli.EXIT_USAGE, badValue.exit());
+        assertOneUsageLine("tarq synth", badValue);
         Run badLevels = run("synth", "--items", "10", "--levels", "9", "--out", dir.resolve("x").toString());
         assertEquals(TarqCli.EXIT_USAGE, badLevels.exit());
         assertTrue(badLevels.err().contains("levels 9 is out of range"), badLevels.err());
+        assertOneUsageLine("tarq synth", badLevels);
+        Run badMode = run("score", model.toString(), "--input", "x", "--output", "y", "--mode", "fast");
+        assertEquals(TarqCli.EXIT_USAGE, badMode.exit());
+        assertOneUsageLine("tarq score", badMode);
+        Run modelToStdout = run("synth", "--items", "10", "--out", "-");
+        assertEquals(TarqCli.EXIT_USAGE, modelToStdout.exit());
+        assertOneUsageLine("tarq synth", modelToStdout);
+        assertTrue(modelToStdout.err().contains("--out -: a model is written to a file"), modelToStdout.err());
+        assertTrue(!Files.exists(Path.of("-")), "no file named -");
+        Run unknownCommand = run("scor");
+        assertEquals(TarqCli.EXIT_USAGE, unknownCommand.exit());
+        assertEquals("tarq: Unmatched argument at index 0: 'scor'; did you mean 'score'? (see 'tarq --help')",
+                unknownCommand.err().strip());
         assertEquals(TarqCli.EXIT_USAGE, run("frobnicate").exit());
+    }
+
+    /** One line on stderr, naming the command and ending with the pointer to its help; nothing on stdout. */
+    static void assertOneUsageLine(String command, Run r) {
+        assertEquals("", r.out());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().startsWith(command + ": "), r.err());
+        assertTrue(r.err().strip().endsWith(" (see '" + command + " --help')"), r.err());
+    }
+
+    @Test
+    void noCommandIsAUsageErrorWithTheUsageOnStderr() {
+        Run r = run();
+        assertEquals(TarqCli.EXIT_USAGE, r.exit());
+        assertEquals("", r.out());
+        assertTrue(r.err().startsWith("Usage: tarq "), r.err());
+        assertTrue(r.err().contains("verify") && r.err().contains("score"), r.err());
+    }
+
+    @Test
+    void theLauncherWithNoCommandExitsTwoWithItsUsageOnStderr() throws Exception {
+        Path launcher = Path.of(System.getProperty("tarq.root"), "tarq");
+        Process p = new ProcessBuilder("bash", launcher.toString()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(TarqCli.EXIT_USAGE, p.waitFor(), err);
+        assertEquals("", out);
+        assertTrue(err.startsWith("Usage: ./tarq COMMAND"), err);
+        Process help = new ProcessBuilder("bash", launcher.toString(), "--help").start();
+        assertTrue(new String(help.getInputStream().readAllBytes(), StandardCharsets.UTF_8).startsWith("Usage: ./tarq COMMAND"));
+        assertEquals(TarqCli.EXIT_OK, help.waitFor(), "asking for help is not an error");
     }
 
     @Test
@@ -146,14 +233,22 @@ class TarqCliTest {
     }
 
     @Test
-    void scoreNamesAnUnknownCandidateAndItsLineAndWritesNothing() throws IOException {
+    void scoreNamesAnUnknownCandidateItsPositionAndItsLineAndWritesNothing() throws IOException {
         Path in = Files.writeString(dir.resolve("unknown.jsonl"), "{\"user\": 1, \"history\": [], \"candidates\": [" + item(1)
                 + "]}\n{\"user\": 1, \"history\": [], \"candidates\": [" + item(2) + ", 31337]}\n");
         Path out = dir.resolve("unknown-scores.jsonl");
         Run r = run("score", model.toString(), "--input", in.toString(), "--output", out.toString());
         assertEquals(TarqCli.EXIT_FAULT, r.exit());
         assertEquals(1, r.err().lines().count(), r.err());
-        assertTrue(r.err().contains(in + ": line 2: candidate id 31337 is not in the catalog"), r.err());
+        // Lines count from 1, positions in a request from 0: the engine's UnknownCandidateException.position().
+        assertEquals("tarq score: " + in + ": line 2: candidate id 31337 at candidates[1] is not in the catalog "
+                + "(pass --skip-unknown to score it as null)", r.err().strip());
+        try (var tarq = io.tarq.engine.TarqModel.open(model)) {
+            var e = org.junit.jupiter.api.Assertions.assertThrows(io.tarq.engine.UnknownCandidateException.class,
+                    () -> tarq.newScorer().score(io.tarq.engine.Mode.TARQ, 1, new long[0], new long[] {item(2), 31337}, new float[2]));
+            assertEquals(1, e.position());
+            assertTrue(r.err().contains(e.getMessage()), "the command line quotes the engine's message: " + e.getMessage());
+        }
         assertTrue(!Files.exists(out), "no partial output");
         try (var files = Files.list(dir)) {
             assertTrue(files.noneMatch(f -> f.getFileName().toString().contains("partial")));
@@ -162,6 +257,81 @@ class TarqCliTest {
         Run skipped = run("score", model.toString(), "--input", in.toString(), "--output", out.toString(), "--skip-unknown");
         assertEquals(0, skipped.exit(), skipped.err());
         assertTrue(Files.readAllLines(out).get(1).endsWith(",null]}"), Files.readAllLines(out).get(1));
+    }
+
+    @Test
+    void scoreReadsStdinAndWritesStdoutForADash() throws IOException {
+        String requests = "{\"user\": 3, \"history\": [" + item(1) + "], \"candidates\": [" + item(5) + ", " + item(6)
+                + "]}\n\n{\"user\": 4, \"history\": [], \"candidates\": [" + item(7) + "]}\n";
+        Path in = Files.writeString(dir.resolve("dash-req.jsonl"), requests);
+        Path file = dir.resolve("dash-scores.jsonl");
+        Run fromFile = run("score", model.toString(), "--input", in.toString(), "--output", file.toString());
+        assertEquals(0, fromFile.exit(), fromFile.err());
+        String expected = Files.readString(file);
+
+        Run piped = runWithStdin(requests, "score", model.toString(), "--input", "-", "--output", "-");
+        assertEquals(0, piped.exit(), piped.err());
+        assertEquals(expected, piped.out(), "stdout holds the scores alone");
+        assertEquals("stdin: 2 requests scored (tarq) into stdout", piped.err().strip(), "the summary goes to stderr");
+
+        Path fromStdin = dir.resolve("dash-stdin.jsonl");
+        Run stdinToFile = runWithStdin(requests, "score", model.toString(), "--input", "-", "--output", fromStdin.toString());
+        assertEquals(0, stdinToFile.exit(), stdinToFile.err());
+        assertEquals(expected, Files.readString(fromStdin));
+        assertEquals("stdin: 2 requests scored (tarq) into " + fromStdin, stdinToFile.out().strip());
+
+        Run fileToStdout = run("score", model.toString(), "--input", in.toString(), "--output", "-");
+        assertEquals(0, fileToStdout.exit(), fileToStdout.err());
+        assertEquals(expected, fileToStdout.out());
+    }
+
+    @Test
+    void scoreFaultsOnStdinNameStdinAndTheLine() {
+        Run unknown = runWithStdin("{\"user\": 1, \"history\": [], \"candidates\": [31337]}\n", "score", model.toString(),
+                "--input", "-", "--output", "-");
+        assertEquals(TarqCli.EXIT_FAULT, unknown.exit());
+        assertEquals("tarq score: stdin: line 1: candidate id 31337 at candidates[0] is not in the catalog "
+                + "(pass --skip-unknown to score it as null)", unknown.err().strip());
+        Run latin1 = runWithStdin(new byte[] {'{', (byte) 0xe9, '}', '\n'}, "score", model.toString(), "--input", "-",
+                "--output", "-");
+        assertEquals(TarqCli.EXIT_FAULT, latin1.exit());
+        assertEquals("tarq score: stdin: line 1: not valid UTF-8", latin1.err().strip());
+    }
+
+    @Test
+    void scoreToAClosedStdoutIsAFault() {
+        OutputStream closed = new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                throw new IOException("Broken pipe");
+            }
+        };
+        StringWriter err = new StringWriter();
+        String request = "{\"user\": 1, \"history\": [], \"candidates\": [" + item(1) + "]}\n";
+        int exit = TarqCli.run(new String[] {"score", model.toString(), "--input", "-", "--output", "-"},
+                new ByteArrayInputStream(request.getBytes(StandardCharsets.UTF_8)), new PrintWriter(closed, true),
+                new PrintWriter(err, true));
+        assertEquals(TarqCli.EXIT_FAULT, exit);
+        assertEquals("tarq score: stdout: write failed (was the pipe closed?)", err.toString().strip());
+    }
+
+    @Test
+    void scoreNamesADirectoryGivenAsInputOrOutputAndCreatesAMissingOutputDirectory() throws IOException {
+        Path folder = Files.createDirectories(dir.resolve("a-folder"));
+        Path in = Files.writeString(dir.resolve("folder-req.jsonl"), "{\"user\": 1, \"history\": [], \"candidates\": []}\n");
+        Run input = run("score", model.toString(), "--input", folder.toString(), "--output", dir.resolve("f.jsonl").toString());
+        assertEquals(TarqCli.EXIT_FAULT, input.exit());
+        assertEquals("tarq score: " + folder + ": is a directory, not a file", input.err().strip());
+        Run output = run("score", model.toString(), "--input", in.toString(), "--output", folder.toString());
+        assertEquals(TarqCli.EXIT_FAULT, output.exit());
+        assertEquals("tarq score: " + folder + ": is a directory, not a file", output.err().strip());
+        Path nested = dir.resolve("new-dir/sub/s.jsonl");
+        Run missingParent = run("score", model.toString(), "--input", in.toString(), "--output", nested.toString());
+        assertEquals(0, missingParent.exit(), missingParent.err());
+        assertEquals(1, Files.readAllLines(nested).size(), "as synth and encode-items, the directories are created");
+        Run synth = run("synth", "--items", "10", "--out", folder.toString());
+        assertEquals(TarqCli.EXIT_FAULT, synth.exit());
+        assertEquals("tarq synth: " + folder + ": is a directory, not a .safetensors file", synth.err().strip());
     }
 
     @Test

@@ -7,9 +7,12 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -63,7 +66,8 @@ public final class SafetensorsFile implements AutoCloseable {
      * @return the open file
      * @throws ModelFormatException the file breaks the format (the message names the file, the tensor and the fault)
      * @throws IOException          the file cannot be read ({@link java.nio.file.NoSuchFileException} when it does
-     *                              not exist)
+     *                              not exist; a {@link FileSystemException} naming the path when it is a directory
+     *                              or another kind of non-regular file)
      */
     public static SafetensorsFile open(Path path) throws IOException {
         Arena arena = Arena.ofShared();
@@ -76,6 +80,7 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     private static SafetensorsFile map(Path path, Arena arena) throws IOException {
+        checkRegularFile(path);
         MemorySegment mapping;
         long fileByteSize;
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
@@ -109,6 +114,26 @@ public final class SafetensorsFile implements AutoCloseable {
         }
         return new SafetensorsFile(path, arena, fileByteSize, dataOffset, header.metadata(),
                 Collections.unmodifiableMap(views));
+    }
+
+    /**
+     * Linux opens a directory for reading and then fails to map it with ENODEV, "No such device", a message that
+     * names neither the path nor the mistake; a pipe or a device cannot be mapped either.
+     */
+    private static void checkRegularFile(Path path) throws IOException {
+        BasicFileAttributes attributes;
+        try {
+            attributes = Files.readAttributes(path, BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            throw new NoSuchFileException(path.toString(), null, "no such file");
+        }
+        if (attributes.isDirectory()) {
+            throw new FileSystemException(path.toString(), null, "is a directory, not a .safetensors file");
+        }
+        if (!attributes.isRegularFile()) {
+            throw new FileSystemException(path.toString(), null,
+                    "is not a regular file (a .safetensors file is mapped into memory, so it cannot be a pipe or a device)");
+        }
     }
 
     /**

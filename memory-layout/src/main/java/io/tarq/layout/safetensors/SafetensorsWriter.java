@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -204,9 +205,14 @@ public final class SafetensorsWriter {
      * {@value #DATA_ALIGNMENT}. On any failure the temporary file is deleted and {@code target} is untouched.
      *
      * @param target the file to write
-     * @throws IOException a directory or file cannot be created or written, or a filler failed
+     * @throws IOException a directory or file cannot be created or written, or a filler failed ({@code target} an
+     *                     existing directory: a {@link FileSystemException} naming it, before any work)
      */
     public void write(Path target) throws IOException {
+        if (Files.isDirectory(target)) {
+            // Else the final rename fails, after all the work, naming the temporary file first.
+            throw new FileSystemException(target.toString(), null, "is a directory, not a .safetensors file");
+        }
         List<Pending> order = new ArrayList<>(tensors.values());
         order.sort(Comparator.comparingInt(Pending::alignmentClass).reversed()); // stable: ties keep insertion order
 

@@ -4,10 +4,12 @@ import static io.tarq.layout.safetensors.RawFiles.entry;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.tarq.layout.ModelFormatException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -160,5 +162,35 @@ class SafetensorsBadInputTest {
         Path missing = dir.resolve("nope.safetensors");
         NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> SafetensorsFile.open(missing));
         assertEquals(missing.toString(), e.getFile());
+    }
+
+    @Test
+    void aDirectoryIsAnIoErrorNamingItInsteadOfNoSuchDevice() throws IOException {
+        Path directory = Files.createDirectories(dir.resolve("model.safetensors"));
+        FileSystemException e = assertThrows(FileSystemException.class,
+                () -> SafetensorsFile.open(directory));
+        assertEquals(directory + ": is a directory, not a .safetensors file", e.getMessage());
+    }
+
+    @Test
+    void writingOverADirectoryIsRefusedNamingIt() throws IOException {
+        Path directory = Files.createDirectories(dir.resolve("out.safetensors"));
+        FileSystemException e = assertThrows(FileSystemException.class,
+                () -> new SafetensorsWriter().addFloats("a", new long[] {4}, new float[4]).write(directory));
+        assertEquals(directory + ": is a directory, not a .safetensors file", e.getMessage());
+        try (var files = Files.list(dir)) {
+            assertTrue(files.noneMatch(f -> f.getFileName().toString().endsWith(".partial")), "no temporary file left");
+        }
+    }
+
+    @Test
+    void aPipeIsRefusedBeforeItIsOpened() throws Exception {
+        Path fifo = dir.resolve("pipe.safetensors");
+        assumeTrue(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0,
+                "mkfifo");
+        // Opening a FIFO for reading would block until a writer came: the check must come first.
+        FileSystemException e = assertThrows(FileSystemException.class,
+                () -> SafetensorsFile.open(fifo));
+        assertTrue(e.getMessage().startsWith(fifo + ": is not a regular file"), e.getMessage());
     }
 }

@@ -5,12 +5,16 @@ import java.util.Arrays;
 /**
  * The strict lexing shared by the JSONL line parsers: keys in double quotes (no escapes), ids as JSON integers that
  * fit a signed 64-bit long (read digit by digit, never through a double, so ids above 2^53 survive), lists of ids,
- * JSON whitespace anywhere between tokens. Faults are {@code E}s that say what and at which character. Not
+ * JSON whitespace anywhere between tokens. Faults are {@code E}s that say what and at which column (from 1, as
+ * editors count); list elements are named {@code "candidates[i]"} with i from 0, as the engine counts positions. Not
  * thread-safe; a subclass parses one line at a time.
  *
  * @param <E> the parser's exception
  */
 abstract class JsonLineScanner<E extends Exception> {
+    /** The index of a value that is not a list element. */
+    static final int NOT_IN_A_LIST = -1;
+
     String line;
     int pos;
     private long[] buffer = new long[64];
@@ -63,7 +67,8 @@ abstract class JsonLineScanner<E extends Exception> {
                 // count < max here, so the buffer never grows past the limit.
                 buffer = Arrays.copyOf(buffer, (int) Math.min(2L * buffer.length, max));
             }
-            buffer[count++] = integer(field + "[" + count + "]");
+            buffer[count] = integer(field, count);
+            count++;
             skipWhitespace();
             char c = peek();
             pos++;
@@ -79,32 +84,41 @@ abstract class JsonLineScanner<E extends Exception> {
 
     /** A JSON integer that fits a long, accumulated negatively so that Long.MIN_VALUE parses too. */
     final long integer(String field) throws E {
+        return integer(field, NOT_IN_A_LIST);
+    }
+
+    /**
+     * Element {@code index} of list {@code field}, or {@code field} itself when {@code index} is
+     * {@link #NOT_IN_A_LIST}. Messages name an element {@code "field[index]"} with the index counted from 0, as the
+     * engine counts candidate positions; the name is built only for a message.
+     */
+    final long integer(String field, int index) throws E {
         int start = pos;
         boolean negative = peek() == '-';
         if (negative) {
             pos++;
         }
         if (!isDigit(peek())) {
-            throw error("\"" + field + "\" is not an integer id");
+            throw error(quoted(field, index) + " is not an integer id");
         }
         if (peek() == '0' && pos + 1 < line.length() && isDigit(line.charAt(pos + 1))) {
-            throw error("\"" + field + "\" has a leading zero");
+            throw error(quoted(field, index) + " has a leading zero");
         }
         long value = 0;
         while (isDigit(peek())) {
             int digit = line.charAt(pos++) - '0';
             if (value < (Long.MIN_VALUE + digit) / 10) {
-                throw error("\"" + field + "\" = " + line.substring(start, Math.min(line.length(), start + 40)) + "… does not fit a 64-bit id");
+                throw error(quoted(field, index) + " = " + line.substring(start, Math.min(line.length(), start + 40)) + "… does not fit a 64-bit id");
             }
             value = value * 10 - digit;
         }
         char c = peek();
         if (c == '.' || c == 'e' || c == 'E') {
-            throw error("\"" + field + "\" is not an integer id");
+            throw error(quoted(field, index) + " is not an integer id");
         }
         if (!negative) {
             if (value == Long.MIN_VALUE) {
-                throw error("\"" + field + "\" = " + line.substring(start, pos) + " does not fit a 64-bit id");
+                throw error(quoted(field, index) + " = " + line.substring(start, pos) + " does not fit a 64-bit id");
             }
             value = -value;
         }
@@ -180,7 +194,13 @@ abstract class JsonLineScanner<E extends Exception> {
         }
     }
 
+    /** {@code "field"} or {@code "field[index]"}, in quotes. */
+    private static String quoted(String field, int index) {
+        return "\"" + field + (index == NOT_IN_A_LIST ? "" : "[" + index + "]") + "\"";
+    }
+
+    /** The message and where in the line: the column counts from 1, as editors count columns and lines. */
     final E error(String message) {
-        return newException(message + " at character " + (pos + 1));
+        return newException(message + " at column " + (pos + 1));
     }
 }

@@ -6,7 +6,7 @@ import io.tarq.engine.RequestLimits;
  * Parses one request line, {@code {"user": id, "history": [ids], "candidates": [ids]}}, strictly: the three keys
  * exactly once each, in any order, ids as JSON integers that fit a signed 64-bit long (read digit by digit, never
  * through a double, so ids above 2^53 survive), JSON whitespace anywhere between tokens. Anything else is a
- * {@link RequestFormatException} that says what and at which character. Linear in the line's length.
+ * {@link RequestFormatException} that says what and at which column. Linear in the line's length.
  */
 public final class RequestLineParser extends JsonLineScanner<RequestFormatException> {
     private final RequestLimits limits;

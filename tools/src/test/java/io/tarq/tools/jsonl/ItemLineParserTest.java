@@ -21,15 +21,15 @@ class ItemLineParserTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
-            "{\"id\": 1}|missing \"attributes\" at character 10",
-            "{\"attributes\": []}|missing \"id\" at character 19",
-            "{}|missing \"id\" at character 2",
-            "{\"id\": 1, \"id\": 2, \"attributes\": []}|\"id\" appears twice at character 17",
-            "{\"id\": 1, \"attributes\": [], \"x\": 0}|unknown key \"x\" (an item has \"id\" and \"attributes\") at character 34",
-            "{\"id\": \"1\", \"attributes\": []}|\"id\" is not an integer id at character 8",
-            "{\"id\": 1, \"attributes\": [2,]}|\"attributes[2]\" is not an integer id at character 28",
-            "{\"id\": 1, \"attributes\": []} x|unexpected text after the item object at character 29",
-            "{\"id\": 99999999999999999999}|\"id\" = 99999999999999999999}… does not fit a 64-bit id at character 27",
+            "{\"id\": 1}|missing \"attributes\" at column 10",
+            "{\"attributes\": []}|missing \"id\" at column 19",
+            "{}|missing \"id\" at column 2",
+            "{\"id\": 1, \"id\": 2, \"attributes\": []}|\"id\" appears twice at column 17",
+            "{\"id\": 1, \"attributes\": [], \"x\": 0}|unknown key \"x\" (an item has \"id\" and \"attributes\") at column 34",
+            "{\"id\": \"1\", \"attributes\": []}|\"id\" is not an integer id at column 8",
+            "{\"id\": 1, \"attributes\": [2,]}|\"attributes[1]\" is not an integer id at column 28",
+            "{\"id\": 1, \"attributes\": []} x|unexpected text after the item object at column 29",
+            "{\"id\": 99999999999999999999}|\"id\" = 99999999999999999999}… does not fit a 64-bit id at column 27",
     })
     void rejectsAnythingElseSayingWhatAndWhere(String line, String message) {
         ItemFormatException e = assertThrows(ItemFormatException.class, () -> parser.parse(line));

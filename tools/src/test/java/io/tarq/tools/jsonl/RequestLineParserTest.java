@@ -51,9 +51,10 @@ class RequestLineParserTest {
             "{\"user\":1,\"history\":[],\"candidates\":[],\"x\":1}       | unknown key \"x\"",
             "{\"user\":1.5,\"history\":[],\"candidates\":[]}             | \"user\" is not an integer id",
             "{\"user\":\"1\",\"history\":[],\"candidates\":[]}           | \"user\" is not an integer id",
-            "{\"user\":1,\"history\":[1,],\"candidates\":[]}             | \"history[2]\" is not an integer id",
+            "{\"user\":1,\"history\":[1,],\"candidates\":[]}             | \"history[1]\" is not an integer id",
             "{\"user\":1,\"history\":[1 2],\"candidates\":[]}            | expected ',' or ']' in \"history\"",
-            "{\"user\":1,\"history\":[],\"candidates\":[1e3]}            | \"candidates[1]\" is not an integer id",
+            "{\"user\":1,\"history\":[],\"candidates\":[1e3]}            | \"candidates[0]\" is not an integer id",
+            "{\"user\":1,\"history\":[],\"candidates\":[7, 1.5]}        | \"candidates[1]\" is not an integer id at column 42",
             "{\"user\":1,\"history\":[],\"candidates\":[012]}            | leading zero",
             "{\"user\":9223372036854775808,\"history\":[],\"candidates\":[]} | does not fit a 64-bit id",
             "{\"user\":-9223372036854775809,\"history\":[],\"candidates\":[]} | does not fit a 64-bit id",
@@ -63,7 +64,7 @@ class RequestLineParserTest {
     void rejectsWhatIsNotARequestSayingWhatAndWhere(String line, String fault) {
         RequestFormatException e = assertThrows(RequestFormatException.class, () -> parser.parse(line));
         assertTrue(e.getMessage().contains(fault), e.getMessage());
-        assertTrue(e.getMessage().contains("at character "), e.getMessage());
+        assertTrue(e.getMessage().contains("at column "), e.getMessage());
     }
 
     @Test
@@ -72,7 +73,7 @@ class RequestLineParserTest {
         assertEquals(3, limited.parse("{\"user\":1,\"history\":[],\"candidates\":[1,2,3]}").candidates().length);
         RequestFormatException e = assertThrows(RequestFormatException.class,
                 () -> limited.parse("{\"user\":1,\"history\":[],\"candidates\":[1,2,3,4]}"));
-        assertEquals("\"candidates\" has more than 3 ids, the request limit at character 44", e.getMessage());
+        assertEquals("\"candidates\" has more than 3 ids, the request limit at column 44", e.getMessage());
         RequestFormatException h = assertThrows(RequestFormatException.class,
                 () -> limited.parse("{\"user\":1,\"history\":[ 9 ],\"candidates\":[]}"));
         assertTrue(h.getMessage().startsWith("\"history\" has more than 0 ids"), h.getMessage());

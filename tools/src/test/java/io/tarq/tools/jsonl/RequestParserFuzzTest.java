@@ -48,7 +48,7 @@ class RequestParserFuzzTest {
             try {
                 request = parser.parse(line);
             } catch (RequestFormatException bad) {
-                assertTrue(bad.getMessage().contains(" at character "), bad.getMessage());
+                assertTrue(bad.getMessage().contains(" at column "), bad.getMessage());
                 assertEquals(1, bad.getMessage().lines().count(), bad.getMessage());
                 continue;
             }
