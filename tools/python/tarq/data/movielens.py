@@ -1,4 +1,4 @@
-"""Reader for MovieLens CSV directories (ml-latest-small in ``shared/data/movielens-latest-small``, or any like it).
+"""Reader for MovieLens CSV directories (ml-latest-small, or any directory like it).
 
 Files: ``ratings.csv`` (``userId,movieId,rating,timestamp``) and ``movies.csv`` (``movieId,title,genres``), UTF-8,
 one header row, CRLF or LF line ends, fields with commas double-quoted. ``tags.csv`` and ``links.csv`` are not

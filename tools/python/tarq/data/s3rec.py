@@ -1,4 +1,4 @@
-"""Reader for the S3-Rec sequence format (Amazon Beauty in ``shared/data/amazon-s3rec``, or any file like it).
+"""Reader for the S3-Rec sequence format (Amazon Beauty, or any file like it).
 
 Sequences file: one line per user, ``user_id item_1 ... item_n``, integers separated by white space, items oldest
 first. Blank lines are skipped; a line with a user id and no item, a repeated user id, or a token that is not an
