@@ -41,7 +41,7 @@ final class LoadCommand implements Callable<Integer> {
     @Option(names = "--seconds", paramLabel = "S", defaultValue = "10", description = "Timed run (default: ${DEFAULT-VALUE}).")
     double seconds;
 
-    @Option(names = "--warmup", paramLabel = "S", defaultValue = "2",
+    @Option(names = "--warmup", paramLabel = "S", defaultValue = "3",
             description = "Untimed run before it, answers checked (default: ${DEFAULT-VALUE}).")
     double warmup;
 

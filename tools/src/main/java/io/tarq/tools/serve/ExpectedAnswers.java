@@ -41,6 +41,7 @@ final class ExpectedAnswers {
     private final List<RequestLine> requests;
     private final LoadGenerator.Shape shape;
     private final ConcurrentHashMap<Long, Answer[]> byVersion = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, String[]> texts = new ConcurrentHashMap<>();
 
     ExpectedAnswers(ModelDirectory directory, ItemVectors itemVectors, List<RequestLine> requests, LoadGenerator.Shape shape) {
         this.directory = directory;
@@ -49,9 +50,59 @@ final class ExpectedAnswers {
         this.shape = shape;
     }
 
-    /** The answer request {@code index} must get from {@code version}; throws UncheckedIOException if it cannot be read. */
-    Answer get(long version, int index) {
-        return byVersion.computeIfAbsent(version, this::compute)[index];
+    /**
+     * The body the server must send for request {@code index} from {@code version}, byte for byte. Float.toString
+     * gives each float one shortest decimal that reads back as it, so two bodies are equal exactly when their ids
+     * and scores are equal bit for bit (NaN, a skipped candidate, is null): the load generator checks an answer
+     * with one string comparison instead of parsing thousands of floats on the cores the server uses.
+     */
+    String text(long version, int index) {
+        // A version's answers are scored once; a version that cannot be read throws UncheckedIOException.
+        return texts.computeIfAbsent(version, v -> {
+            Answer[] answers = byVersion.computeIfAbsent(v, this::compute);
+            String[] out = new String[answers.length];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = render(answers[i], v);
+            }
+            return out;
+        })[index];
+    }
+
+    /** An answer as the server writes it. */
+    static String render(Answer a, long version) {
+        StringBuilder s = new StringBuilder(16 + 16 * a.scores().length);
+        s.append('{');
+        if (a.ids() != null) {
+            s.append("\"ids\":[");
+            for (int i = 0; i < a.ids().length; i++) {
+                s.append(i == 0 ? "" : ",").append(a.ids()[i]);
+            }
+            s.append("],");
+        }
+        s.append("\"scores\":[");
+        for (int i = 0; i < a.scores().length; i++) {
+            s.append(i == 0 ? "" : ",");
+            if (Float.isFinite(a.scores()[i])) {
+                s.append(a.scores()[i]);
+            } else {
+                s.append("null");
+            }
+        }
+        return s.append("],\"version\":").append(version).append("}\n").toString();
+    }
+
+    /** The version a server's answer names ({@code ..."version":N}} at its end), or −1. */
+    static long versionOf(String body) {
+        int at = body.lastIndexOf("\"version\":");
+        int end = body.lastIndexOf('}');
+        if (at < 0 || end < at) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(body, at + 10, end, 10);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     private Answer[] compute(long version) {

@@ -319,16 +319,23 @@ public final class TarqServer implements AutoCloseable {
                 }
                 out.append("],\"scores\":[");
                 for (int rank = 0; rank < top.size(); rank++) {
-                    out.append(rank == 0 ? "" : ",").append(Float.toString(top.score(rank)));
+                    out.append(rank == 0 ? "" : ",").append(top.score(rank));
                 }
             } else {
                 float[] scores = new float[r.candidates().length];
                 scorer.score(r.mode(), r.user(), r.history(), r.candidates(), scores);
                 out.append("{\"scores\":[");
                 for (int c = 0; c < scores.length; c++) {
-                    // JSON has no NaN: NaN is how the engine marks a skipped unknown candidate. Float.toString
-                    // prints the shortest decimal that reads back as the same float.
-                    out.append(c == 0 ? "" : ",").append(Float.isFinite(scores[c]) ? Float.toString(scores[c]) : "null");
+                    // JSON has no NaN: NaN is how the engine marks a skipped unknown candidate. append(float)
+                    // writes Float.toString's digits, the shortest decimal that reads back as the same float.
+                    if (c > 0) {
+                        out.append(',');
+                    }
+                    if (Float.isFinite(scores[c])) {
+                        out.append(scores[c]);
+                    } else {
+                        out.append("null");
+                    }
                 }
             }
             out.append("],\"version\":").append(version).append('}');

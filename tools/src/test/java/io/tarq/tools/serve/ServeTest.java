@@ -243,12 +243,15 @@ class ServeTest {
         CompletableFuture<LoadGenerator.Result> load = CompletableFuture.supplyAsync(() -> {
             try {
                 return LoadGenerator.run(new LoadGenerator.Settings(URI.create("http://127.0.0.1:" + server.port()), dir, 150, 0,
-                        3, 0.5, 200, 20, new LoadGenerator.Shape(Mode.TARQ, -1, -1), 5, Duration.ofSeconds(20)));
+                        4, 0.5, 200, 20, new LoadGenerator.Shape(Mode.TARQ, -1, -1), 5, Duration.ofSeconds(20)));
             } catch (IOException | InterruptedException e) {
                 throw new RuntimeException(e);
             }
         });
-        Thread.sleep(1500);
+        // Swap once the load has been answered by version 1 for a while, however slow the machine is to start it.
+        while (parseMetrics(get("/metrics").body()).get("tarq_requests_total{mode=\"tarq\"}") < 100 && !load.isDone()) {
+            Thread.sleep(20);
+        }
         install(dir, 2, versionTwo);
         LoadGenerator.Result result = load.get();
         assertEquals(0, result.errors(), result.text());
