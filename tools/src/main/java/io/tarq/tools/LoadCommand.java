@@ -38,6 +38,11 @@ final class LoadCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "0..1")
     Load load;
 
+    @Option(names = "--connections", paramLabel = "N", defaultValue = "64",
+            description = "Requests in flight at most, open loop: a client's pool of keep-alive connections; a request that waits "
+                    + "for one is late by that wait (default: ${DEFAULT-VALUE}).")
+    int connections;
+
     @Option(names = "--seconds", paramLabel = "S", defaultValue = "10", description = "Timed run (default: ${DEFAULT-VALUE}).")
     double seconds;
 
@@ -76,8 +81,8 @@ final class LoadCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         double rate = load == null || load.rate == null ? (load == null ? 100 : 0) : load.rate;
         int concurrency = load == null || load.concurrency == null ? 0 : load.concurrency;
-        if (!(seconds > 0) || warmup < 0 || candidates < 1 || history < 0 || timeoutMillis < 1 || (rate <= 0 && concurrency < 1)) {
-            throw new ParameterException(spec.commandLine(), "--seconds, --rate, --concurrency, --candidates and --timeout-ms "
+        if (!(seconds > 0) || warmup < 0 || candidates < 1 || history < 0 || timeoutMillis < 1 || (rate <= 0 && concurrency < 1) || connections < 1) {
+            throw new ParameterException(spec.commandLine(), "--seconds, --rate, --concurrency, --connections, --candidates and --timeout-ms "
                     + "must be positive, --warmup and --history at least 0");
         }
         if (rescore != null && k == null) {
@@ -90,7 +95,8 @@ final class LoadCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--mode " + e.getMessage());
         }
         LoadGenerator.Shape shape = new LoadGenerator.Shape(scoring, k == null ? -1 : k, rescore == null ? -1 : rescore);
-        LoadGenerator.Result result = LoadGenerator.run(new LoadGenerator.Settings(url, modelDir, rate, concurrency, seconds,
+        LoadGenerator.Result result = LoadGenerator.run(new LoadGenerator.Settings(url, modelDir, rate, concurrency,
+                Math.max(connections, concurrency), seconds,
                 warmup, candidates, history, shape, seed, Duration.ofMillis(timeoutMillis)));
         spec.commandLine().getOut().println(json ? result.json() : result.text());
         if (result.errors() > 0 || result.mismatches() > 0) {

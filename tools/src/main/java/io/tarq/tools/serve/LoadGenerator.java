@@ -19,6 +19,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -51,8 +52,9 @@ public final class LoadGenerator {
         }
     }
 
-    public record Settings(URI base, Path modelDir, double rate, int concurrency, double seconds, double warmupSeconds,
-                           int candidates, int history, Shape shape, long seed, Duration timeout) {
+    /** {@code connections}: requests in flight at most, as a client with a pool of that many keep-alive connections. */
+    public record Settings(URI base, Path modelDir, double rate, int concurrency, int connections, double seconds,
+                           double warmupSeconds, int candidates, int history, Shape shape, long seed, Duration timeout) {
     }
 
     /** Latencies in nanoseconds, of the timed answered requests (200) and of the timed 503s. */
@@ -64,11 +66,12 @@ public final class LoadGenerator {
 
         public String json() {
             return String.format(Locale.ROOT, "{\"url\": \"%s\", \"shape\": \"%s\", \"candidates\": %d, \"offered_rps\": %s, "
-                            + "\"concurrency\": %d, \"seconds\": %.1f, \"throughput_rps\": %.1f, \"ok\": %d, \"rejected\": %d, "
+                            + "\"concurrency\": %d, \"connections\": %d, \"seconds\": %.1f, \"throughput_rps\": %.1f, \"ok\": %d, \"rejected\": %d, "
                             + "\"errors\": %d, \"mismatches\": %d, \"p50_us\": %.1f, \"p99_us\": %.1f, \"p999_us\": %.1f, "
                             + "\"max_us\": %.1f, \"rejected_p99_us\": %.1f, \"versions\": %s, \"first_error\": %s}",
                     settings.base(), settings.shape().label(), settings.candidates(),
                     settings.rate() > 0 ? String.format(Locale.ROOT, "%.1f", settings.rate()) : "null", settings.concurrency(),
+                    settings.connections(),
                     timedSeconds, throughput(), ok, rejected, errors, mismatches, us(okLatency, 50), us(okLatency, 99),
                     us(okLatency, 99.9), okLatency.getMaxValue() / 1e3, us(rejectedLatency, 99), versions,
                     firstError == null ? "null" : TarqServer.quote(firstError));
@@ -105,11 +108,18 @@ public final class LoadGenerator {
     private final AtomicLong mismatches = new AtomicLong();
     private final Set<Long> versions = new ConcurrentSkipListSet<>();
     private final AtomicReference<String> firstError = new AtomicReference<>();
+    /**
+     * Open loop, a request waits for one of these from its due time (the wait counts in its latency). Without a bound
+     * an overloaded server would see a new TCP connection for every request late by a service time, and what the run
+     * measured would be the server's accept backlog, not its answers; real callers pool their connections.
+     */
+    private final Semaphore connections;
 
     private LoadGenerator(Settings settings, HttpClient client, List<RequestLine> requests, ExpectedAnswers expected) {
         this.settings = settings;
         this.client = client;
         this.expected = expected;
+        this.connections = new Semaphore(settings.connections(), true);
         this.bodies = requests.stream().map(r -> ExpectedAnswers.body(r, settings.shape())).toArray(String[]::new);
     }
 
@@ -185,7 +195,12 @@ public final class LoadGenerator {
                 .POST(HttpRequest.BodyPublishers.ofString(bodies[index])).build();
         HttpResponse<String> response;
         try {
-            response = client.send(request, HttpResponse.BodyHandlers.ofString());
+            connections.acquire();
+            try {
+                response = client.send(request, HttpResponse.BodyHandlers.ofString());
+            } finally {
+                connections.release();
+            }
         } catch (IOException e) {
             error("request failed: " + e);
             return;

@@ -29,7 +29,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -39,11 +40,13 @@ import java.util.function.Consumer;
  * the server parses, admits, answers and counts.
  *
  * <p><b>Admission.</b> A scoring request is admitted if fewer than {@code maxInflight} are (queued or running), else it
- * gets 503 with {@code Retry-After} at once, before its body is read. Admitted requests score at most
- * {@code threads} at a time (a fair semaphore, so they wait in arrival order): virtual threads make waiting free, and
- * the bound keeps a burst from time-slicing the cores among more requests than they can run, which would raise every
- * request's latency instead of the last ones'. A request's queueing delay is thus bounded by about
- * {@code maxInflight / threads} service times.
+ * gets 503 with {@code Retry-After} at once, before its body is read. Admitted requests are scored on a pool of
+ * {@code threads} platform threads, in arrival order; a request's queueing delay is thus bounded by about
+ * {@code maxInflight / threads} service times. Scoring stays off the virtual threads on purpose: a virtual thread is
+ * never preempted, so CPU-bound scoring on them would hold every carrier, and the next exchange, whose admission
+ * check would refuse it in microseconds, would wait behind the scoring in the scheduler's unbounded queue (measured:
+ * at 2× saturation, answers seconds late and almost no 503s). On platform threads the OS time-slices the scoring
+ * with the carriers, which keep reading, admitting and refusing.
  */
 public final class TarqServer implements AutoCloseable {
     /** How the server runs. {@code pollMillis} ≤ 0: no directory watching (reload on demand only). */
@@ -64,7 +67,7 @@ public final class TarqServer implements AutoCloseable {
     private final ModelReloader reloader;
     private final ServerMetrics metrics = new ServerMetrics();
     private final AtomicInteger inflight = new AtomicInteger();
-    private final Semaphore scoringSlots;
+    private final ExecutorService scoring;
     private final int maxBodyBytes;
     private final HttpServer http;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
@@ -75,7 +78,7 @@ public final class TarqServer implements AutoCloseable {
         this.config = config;
         this.reloader = reloader;
         this.log = log;
-        this.scoringSlots = new Semaphore(config.threads(), true);
+        this.scoring = Executors.newFixedThreadPool(config.threads(), Thread.ofPlatform().daemon().name("tarq-score-", 1).factory());
         // A batch must fit in what one request at the limits may take: the body bound does not grow with the batch.
         this.maxBodyBytes = LineReader.maxChars(config.limits());
         this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 0);
@@ -129,6 +132,7 @@ public final class TarqServer implements AutoCloseable {
         stopping = true;
         http.stop(drainSeconds);
         executor.shutdown();
+        scoring.shutdown();
         reloader.close();
     }
 
@@ -226,12 +230,7 @@ public final class TarqServer implements AutoCloseable {
             }
             String answer;
             try {
-                scoringSlots.acquireUninterruptibly();
-                try (ModelLease lease = reloader.engine().acquire()) {
-                    answer = answer(lease, parsed, topk);
-                } finally {
-                    scoringSlots.release();
-                }
+                answer = scoreOnPool(parsed, topk);
             } catch (UnknownCandidateException e) {
                 metrics.error(ErrorKind.UNKNOWN_CANDIDATE);
                 send(exchange, 400, JSON, error(e.getMessage() + " (send \"skip_unknown\": true to score it as null)"));
@@ -259,6 +258,37 @@ public final class TarqServer implements AutoCloseable {
             metrics.latency(label, System.nanoTime() - start);
         } finally {
             inflight.decrementAndGet();
+        }
+    }
+
+    /** Scores on one of the {@code threads} platform threads, in arrival order; the exchange's virtual thread waits. */
+    private String scoreOnPool(ServeRequestParser.Body parsed, boolean topk) {
+        Future<String> result = scoring.submit(() -> {
+            try (ModelLease lease = reloader.engine().acquire()) {
+                return answer(lease, parsed, topk);
+            }
+        });
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return result.get();
+                } catch (InterruptedException e) {
+                    interrupted = true; // the request is admitted: answer it
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof RuntimeException r) {
+                        throw r;
+                    }
+                    if (e.getCause() instanceof Error err) {
+                        throw err;
+                    }
+                    throw new IllegalStateException(e.getCause());
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -242,7 +242,7 @@ class ServeTest {
         Files.createDirectories(dir.resolve("7.tmp")); // not a version: ignored
         CompletableFuture<LoadGenerator.Result> load = CompletableFuture.supplyAsync(() -> {
             try {
-                return LoadGenerator.run(new LoadGenerator.Settings(URI.create("http://127.0.0.1:" + server.port()), dir, 150, 0,
+                return LoadGenerator.run(new LoadGenerator.Settings(URI.create("http://127.0.0.1:" + server.port()), dir, 150, 0, 64,
                         4, 0.5, 200, 20, new LoadGenerator.Shape(Mode.TARQ, -1, -1), 5, Duration.ofSeconds(20)));
             } catch (IOException | InterruptedException e) {
                 throw new RuntimeException(e);
