@@ -4,7 +4,6 @@ import io.tarq.engine.ItemVectors;
 import io.tarq.engine.RequestLimits;
 import io.tarq.engine.TarqEngine;
 import io.tarq.engine.TarqModel;
-import io.tarq.engine.kernel.Kernels;
 import io.tarq.layout.OneLine;
 import java.io.IOException;
 import java.nio.file.ClosedWatchServiceException;
@@ -121,7 +120,7 @@ final class ModelReloader implements AutoCloseable {
                 continue;
             }
             try {
-                try (TarqModel candidate = TarqModel.open(entry.file(), Kernels.get(), itemVectors)) {
+                try (TarqModel candidate = TarqModel.open(entry.file(), itemVectors)) {
                     candidate.file().verifyContents();
                     Warmup.run(candidate, limits, warmupRequests);
                 }

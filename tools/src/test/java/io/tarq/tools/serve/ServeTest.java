@@ -236,6 +236,41 @@ class ServeTest {
     }
 
     @Test
+    void stopFinishesTheRequestsInFlightAndRefusesNewConnections() throws Exception {
+        install(dir, 1, versionOne);
+        start(1, 4, 0);
+        int port = server.port();
+        try (Socket slow = new Socket("127.0.0.1", port)) {
+            String body = "{\"user\": 1, \"history\": [], \"candidates\": [-5], \"skip_unknown\": true}";
+            OutputStream out = slow.getOutputStream();
+            out.write(("POST /v1/score HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " + body.length() + "\r\n\r\n" + body.substring(0, 10))
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            while (parseMetrics(get("/metrics").body()).get("tarq_inflight_requests") < 1) { // admitted, body not read yet
+                Thread.sleep(10);
+            }
+            CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> server.stop(20));
+            // The listener closes at once: a new connection is refused while the admitted request is still open.
+            for (int attempt = 0; attempt < 200; attempt++) {
+                try {
+                    new Socket("127.0.0.1", port).close();
+                    Thread.sleep(10);
+                } catch (java.net.ConnectException e) {
+                    break;
+                }
+            }
+            assertFalse(stopped.isDone(), "stop waits for the request in flight");
+            out.write(body.substring(10).getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String answer = new String(slow.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+            assertTrue(answer.endsWith("{\"scores\":[null],\"version\":1}\n"), answer);
+            stopped.get();
+        }
+        org.junit.jupiter.api.Assertions.assertThrows(java.net.ConnectException.class, () -> new Socket("127.0.0.1", port).close());
+    }
+
+    @Test
     void aVersionRenamedIntoPlaceMidLoadSwapsInWithNoErrorAndNoMismatch() throws Exception {
         install(dir, 1, versionOne);
         start(2, 64, 50);
