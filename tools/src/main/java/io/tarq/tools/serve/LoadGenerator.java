@@ -130,8 +130,13 @@ public final class LoadGenerator {
         if (System.getProperty("jdk.httpclient.enableAllMethodRetry") == null) {
             System.setProperty("jdk.httpclient.enableAllMethodRetry", "true");
         }
-        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(5)).build();
+        try (HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5)).build()) {
+            return run(settings, client);
+        }
+    }
+
+    private static Result run(Settings settings, HttpClient client) throws IOException, InterruptedException {
         HttpResponse<String> model = client.send(HttpRequest.newBuilder(settings.base().resolve("/v1/model")).GET()
                 .timeout(settings.timeout()).build(), HttpResponse.BodyHandlers.ofString());
         Matcher version = VERSION.matcher(model.body());
