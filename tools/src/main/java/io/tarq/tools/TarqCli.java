@@ -23,7 +23,8 @@ import picocli.CommandLine.Command;
 @Command(name = "tarq", mixinStandardHelpOptions = true, versionProvider = TarqCli.Version.class,
         description = "Serve, check and benchmark TARQ pre-ranking models.",
         subcommands = {VerifyCommand.class, InspectCommand.class, SynthCommand.class, ScoreCommand.class, BenchCommand.class,
-                EvalCommand.class, EncodeItemsCommand.class, SoakCommand.class, io.tarq.tools.demo.DemoCommand.class},
+                EvalCommand.class, EncodeItemsCommand.class, SoakCommand.class, ServeCommand.class, LoadCommand.class,
+                io.tarq.tools.demo.DemoCommand.class},
         footer = {"", "Exit codes: 0 success, 1 a fault in a file or its data, 2 a usage error.",
                 "Run 'tarq COMMAND --help' for a command's flags and defaults."})
 public final class TarqCli implements Callable<Integer> {

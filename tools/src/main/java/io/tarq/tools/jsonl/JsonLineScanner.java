@@ -138,6 +138,15 @@ abstract class JsonLineScanner<E extends Exception> {
      * caller's to check.
      */
     final void object(String what, String firstKey, MemberReader<E> members) throws E {
+        nextObject(firstKey, members);
+        skipWhitespace();
+        if (pos != line.length()) {
+            throw error("unexpected text after the " + what + " object");
+        }
+    }
+
+    /** One object {@code {"key": value, ...}} from the current position, leaving the scanner after its closing brace. */
+    final void nextObject(String firstKey, MemberReader<E> members) throws E {
         skipWhitespace();
         expect('{');
         skipWhitespace();
@@ -162,10 +171,6 @@ abstract class JsonLineScanner<E extends Exception> {
                 break;
             }
             throw error("expected ',' or '}'");
-        }
-        skipWhitespace();
-        if (pos != line.length()) {
-            throw error("unexpected text after the " + what + " object");
         }
     }
 
