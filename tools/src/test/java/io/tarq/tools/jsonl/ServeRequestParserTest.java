@@ -47,16 +47,16 @@ class ServeRequestParserTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
-            "[]| empty batch at character 2",
-            "{\"user\":1,\"history\":[],\"candidates\":[],\"mode\":\"TT\"}| \"mode\": unknown mode TT: expected tt, tarq, tarq-f32 or ta at character 47",
-            "{\"user\":1,\"history\":[],\"candidates\":[],\"mode\":7}| \"mode\" is not a string at character 47",
-            "{\"user\":1,\"history\":[],\"candidates\":[],\"k\":-1}| \"k\" = -1 is not a count from 0 to 2147483647 at character 44",
-            "{\"user\":1,\"history\":[],\"candidates\":[],\"skip_unknown\":1}| \"skip_unknown\" is not true or false at character 55",
-            "{\"user\":1,\"history\":[],\"candidates\":[],\"k\":1,\"k\":2}| \"k\" appears twice at character 50",
-            "{\"user\":1,\"history\":[],\"candidates\":[],\"rescore\":9,\"mode\":\"ta\"}| \"rescore\" asks for the TARQ → TA cascade: \"mode\" must be tarq or absent at character 64",
-            "{\"user\":1,\"history\":[]}| missing \"candidates\" at character 24",
-            "[{\"user\":1,\"history\":[],\"candidates\":[]}]x| unexpected text after the request at character 42",
-            "[{\"user\":1,\"history\":[],\"candidates\":[]} {}]| expected ',' or ']' in the batch at character 42",
+            "[]| empty batch at column 2",
+            "{\"user\":1,\"history\":[],\"candidates\":[],\"mode\":\"TT\"}| \"mode\": unknown mode TT: expected tt, tarq, tarq-f32 or ta at column 47",
+            "{\"user\":1,\"history\":[],\"candidates\":[],\"mode\":7}| \"mode\" is not a string at column 47",
+            "{\"user\":1,\"history\":[],\"candidates\":[],\"k\":-1}| \"k\" = -1 is not a count from 0 to 2147483647 at column 44",
+            "{\"user\":1,\"history\":[],\"candidates\":[],\"skip_unknown\":1}| \"skip_unknown\" is not true or false at column 55",
+            "{\"user\":1,\"history\":[],\"candidates\":[],\"k\":1,\"k\":2}| \"k\" appears twice at column 50",
+            "{\"user\":1,\"history\":[],\"candidates\":[],\"rescore\":9,\"mode\":\"ta\"}| \"rescore\" asks for the TARQ → TA cascade: \"mode\" must be tarq or absent at column 64",
+            "{\"user\":1,\"history\":[]}| missing \"candidates\" at column 24",
+            "[{\"user\":1,\"history\":[],\"candidates\":[]}]x| unexpected text after the request at column 42",
+            "[{\"user\":1,\"history\":[],\"candidates\":[]} {}]| expected ',' or ']' in the batch at column 42",
     })
     void faultsSayWhatAndWhere(String body, String message) {
         assertEquals(message.strip(), assertThrows(RequestFormatException.class, () -> parser.parse(body)).getMessage());

@@ -163,10 +163,10 @@ class ServeTest {
         String cli = org.junit.jupiter.api.Assertions.assertThrows(io.tarq.tools.jsonl.RequestFormatException.class,
                 () -> new io.tarq.tools.jsonl.RequestLineParser().parse(malformed)).getMessage();
         assertEquals("{\"error\":" + TarqServer.quote(cli) + "}\n", bad.body());
-        assertEquals("expected ',' or ']' in \"candidates\" at character 47", cli);
+        assertEquals("expected ',' or ']' in \"candidates\" at column 47", cli);
         HttpResponse<String> unknown = post("/v1/score", "{\"user\": 1, \"history\": [], \"candidates\": [-5]}");
         assertEquals(400, unknown.statusCode());
-        assertTrue(unknown.body().contains("candidate id -5 (position 0) is not in the catalog"), unknown.body());
+        assertTrue(unknown.body().contains("candidate id -5 at candidates[0] is not in the catalog"), unknown.body());
         HttpResponse<String> skipped = post("/v1/score", "{\"user\": 1, \"history\": [], \"candidates\": [-5], \"skip_unknown\": true}");
         assertEquals("{\"scores\":[null],\"version\":1}\n", skipped.body());
         assertEquals(400, post("/v1/topk", "{\"user\": 1, \"history\": [], \"candidates\": [1]}").statusCode());
