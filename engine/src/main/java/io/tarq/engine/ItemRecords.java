@@ -15,11 +15,9 @@ import java.lang.foreign.MemorySegment;
  */
 final class ItemRecords {
     private final MemorySegment records;
-    private final int stride; // floats a record: dv + dx
 
-    private ItemRecords(MemorySegment records, int stride) {
+    private ItemRecords(MemorySegment records) {
         this.records = records;
-        this.stride = stride;
     }
 
     /** The records of a model with the cross head, in memory of {@code arena}; null for a version-1 model. */
@@ -38,19 +36,10 @@ final class ItemRecords {
             MemorySegment.copy(vec, row * dv * 4L, records, row * recordBytes, dv * 4L);
             MemorySegment.copy(cross, row * dx * 4L, records, row * recordBytes + dv * 4L, dx * 4L);
         }
-        return new ItemRecords(records, dv + dx);
+        return new ItemRecords(records);
     }
 
     MemorySegment records() {
         return records;
-    }
-
-    int stride() {
-        return stride;
-    }
-
-    /** Bytes of memory the copy holds. */
-    long byteSize() {
-        return records.byteSize();
     }
 }

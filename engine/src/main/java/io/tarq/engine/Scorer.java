@@ -623,11 +623,11 @@ public final class Scorer {
         if (itemCross == null) {
             return;
         }
-        float[] crossTerms = crossTerms(count);
+        float[] terms = crossTerms(count);
         kernels.crossScan(codes.block, stride, count, levels, codebookSize, tables.x, dims.crossDim(), itemCross, rows,
-                crossTerms);
+                terms);
         for (int i = 0; i < count; i++) {
-            out[i] += crossTerms[i];
+            out[i] += terms[i];
         }
     }
 

@@ -170,9 +170,12 @@ public final class DemoCommand implements Callable<Integer> {
         List<RequestLine> randomHistories = InterleavedLatency.randomRequests(tarq, m, history, seed);
         SplittableRandom random = new SplittableRandom(seed);
         Agreement real = agreement(tarq, m, random, "TARQ vs exact TA, held-out users",
-                r -> { int e = random.nextInt(events.size()); return new RequestLine(events.users()[e], events.history(e), null); });
+                () -> {
+                    int e = random.nextInt(events.size());
+                    return new RequestLine(events.users()[e], events.history(e), null);
+                });
         Agreement stress = agreement(tarq, m, random, "TARQ vs exact TA, random histories",
-                r -> randomHistories.get(random.nextInt(randomHistories.size())));
+                () -> randomHistories.get(random.nextInt(randomHistories.size())));
         report.agreement(requests, m, TOP, real.recall, real.spearman, real.uint8Recall, stress.recall, stress.spearman);
         o.printf(Locale.ROOT, "%nTARQ vs exact TA on %d requests of %,d distinct random candidates:%n"
                         + "  held-out users' histories: recall of TA's top-%d in TARQ's top-%d: %.3f   Spearman: %.3f%n"
@@ -186,13 +189,13 @@ public final class DemoCommand implements Callable<Integer> {
     }
 
     private Agreement agreement(TarqModel tarq, int m, SplittableRandom random, String title,
-                                java.util.function.IntFunction<RequestLine> request) {
+                                java.util.function.Supplier<RequestLine> request) {
         Scorer scorer = tarq.newScorer();
         float[] ta = new float[m], tarqScores = new float[m], floatTables = new float[m];
         double recall = 0, spearman = 0, uint8Recall = 0;
         try (ProgressBar bar = bar(title, requests)) {
             for (int r = 0; r < requests; r++) {
-                RequestLine q = request.apply(r);
+                RequestLine q = request.get();
                 long[] distinct = distinctCandidates(tarq, m, random);
                 scorer.score(Mode.TA, q.user(), q.history(), distinct, ta);
                 scorer.score(Mode.TARQ, q.user(), q.history(), distinct, tarqScores);
