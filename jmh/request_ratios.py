@@ -53,9 +53,13 @@ def interleaved(r):
             parts.append("slopes " + " / ".join(modes) + " = " + " / ".join(f"{slope[m]:.1f}" for m in modes) + " ns")
             if {"TARQ", "TA"} <= slope.keys():
                 parts.append(f"TA / TARQ slope {slope['TA'] / slope['TARQ']:.2f}")
+            for floor in (m for m in modes if m.startswith("FLOOR_")):
+                parts.append(f"against {floor} " + " / ".join(
+                    f"{slope[m] / slope[floor]:.2f}" for m in modes if not m.startswith("FLOOR_")))
         if "TARQ" in modes:
             ratios = [f"TARQ / TT {ft[('TARQ', hi)] / ft[('TT', hi)]:.2f}" if mode == "TT"
-                      else f"{mode} / TARQ {ft[(mode, hi)] / ft[('TARQ', hi)]:.2f}" for mode in modes if mode != "TARQ"]
+                      else f"{mode} / TARQ {ft[(mode, hi)] / ft[('TARQ', hi)]:.2f}" for mode in modes
+                      if mode != "TARQ" and not mode.startswith("FLOOR_")]
             parts.append(f"M = {hi:,}: " + ", ".join(ratios))
         print(f"  fork {fork + 1}: " + ", ".join(parts))
 
@@ -65,10 +69,14 @@ def report(t):
     lo, hi = ms[0], ms[-1]
     slope = {} if lo == hi else {mode: (t[(mode, hi)] - t[(mode, lo)]) / (hi - lo) * 1e3 for mode in ("TT", "TARQ", "TARQ_F32", "TA", "ORT_TT", "ORT_TARQ", "ORT_TA", "ORT_TARQ_CANDIDATE")
              if (mode, hi) in t and (mode, lo) in t}
-    if slope:  # a run at one M has no slope
+    floors = {} if lo == hi else {mode: (t[(mode, hi)] - t[(mode, lo)]) / (hi - lo) * 1e3 for mode, _ in t
+                                  if mode.startswith("FLOOR_") and (mode, lo) in t and (mode, hi) in t}
+    if slope or floors:  # a run at one M has no slope
         print(f"per-candidate slope, M = {lo:,} .. {hi:,} (ns a candidate):")
-    for mode, s in slope.items():
-        print(f"  {mode:9s} {s:8.1f}")
+    for mode, s in list(slope.items()) + list(floors.items()):
+        print(f"  {mode:13s} {s:8.1f}")
+    for floor, f in floors.items():  # the engine's slopes against the memory floor of the same run
+        print(f"  against {floor}: " + ", ".join(f"{mode} {s / f:.2f}x" for mode, s in slope.items()))
     if {"TT", "TARQ", "TA"} <= slope.keys():
         print(f"  TARQ / TT slope  {slope['TARQ'] / slope['TT']:.2f}   (target <= 1.2)")
         print(f"  TA / TARQ slope  {slope['TA'] / slope['TARQ']:.2f}   (target >= 10)")

@@ -37,6 +37,13 @@ import org.openjdk.jmh.annotations.Warmup;
  * an 18-ms TA request at M = 50,000 finds colder caches than one after a TT request. No two pairs share a request
  * (each has its own 32, drawn with its own seed), so no pair finds the rows another just fetched in cache.
  *
+ * <p>Besides the engine's modes (and ONNX Runtime's), {@code modes} takes the memory floor of a request's candidates
+ * ({@link MemoryFloor}): {@code FLOOR_FLOAT} (a slot, then a float row of {@code item.vec}'s width),
+ * {@code FLOOR_SQ8} (a slot, then a row of d_v bytes rounded up to 16, as {@link ItemVectors#SQ8}'s: one line at
+ * d_v = 64) and {@code FLOOR_RECORDS} (a slot, then a float row of d_v + dx, as {@link ItemVectors#RECORDS}'), in
+ * tables of the model's N rows: their slopes are the floors the engine's slopes are quoted against, measured in the
+ * same phases.
+ *
  * <p>{@code modes} and {@code sizes} are lists joined by '+' (JMH's {@code -p} splits its values at commas), at most
  * {@value #MAX_PAIRS} pairs; the ORT modes need the ort build, {@code ./tarq jmh --ort}. The benchmark's own score (the mean over all pairs) means nothing; the figures
  * are the secondary results {@code pairPNanos} and {@code pairPRequests}, summed over the iterations, where pair
@@ -85,6 +92,7 @@ public class InterleavedModesBenchmark {
     private Mode[] engineModes;      // [pair]: the engine's mode, or null for an ORT pair
     private RequestScorer[] ort;     // [pair]: the ORT scorer, or null
     private RandomRequests[] pools;  // [pair]
+    private MemoryFloor[] floors;    // [pair]: the floor of a FLOOR_* pair, or null
     private int[] nextRequest;
     private final SplittableRandom order = new SplittableRandom(7);
     private float[] out;
@@ -120,8 +128,7 @@ public class InterleavedModesBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
-        RequestBenchmark.ScoringMode[] modeList = Arrays.stream(modes.split("\\+")).map(String::trim)
-                .map(RequestBenchmark.ScoringMode::valueOf).toArray(RequestBenchmark.ScoringMode[]::new);
+        String[] modeList = Arrays.stream(modes.split("\\+")).map(String::trim).toArray(String[]::new);
         int[] sizeList = Arrays.stream(sizes.split("\\+")).map(String::trim).mapToInt(Integer::parseInt).toArray();
         int pairs = modeList.length * sizeList.length;
         if (pairs > MAX_PAIRS || Arrays.stream(sizeList).anyMatch(m -> m < 1)) {
@@ -135,9 +142,23 @@ public class InterleavedModesBenchmark {
         engineModes = new Mode[pairs];
         ort = new RequestScorer[pairs];
         pools = new RandomRequests[pairs];
+        floors = new MemoryFloor[pairs];
         nextRequest = new int[pairs];
+        int dv = model.dimensions().dv();
         for (int pair = 0; pair < pairs; pair++) {
-            RequestBenchmark.ScoringMode mode = modeList[pair / sizeList.length];
+            String name = modeList[pair / sizeList.length];
+            int size = sizeList[pair % sizeList.length];
+            long floorRowBytes = switch (name) {
+                case "FLOOR_FLOAT" -> 4L * dv;
+                case "FLOOR_SQ8" -> (dv + 15) / 16 * 16;
+                case "FLOOR_RECORDS" -> 4L * (dv + crossDim);
+                default -> 0;
+            };
+            if (floorRowBytes > 0) {
+                floors[pair] = new MemoryFloor(items, floorRowBytes, POOL, size, 100 + pair);
+                continue;
+            }
+            RequestBenchmark.ScoringMode mode = RequestBenchmark.ScoringMode.valueOf(name);
             if (mode.graph() == null) {
                 engineModes[pair] = Mode.valueOf(mode.name());
             } else if (api != RequestBenchmark.Api.IDS) {
@@ -145,7 +166,7 @@ public class InterleavedModesBenchmark {
             } else {
                 ort[pair] = OrtGraphs.open(model, file, mode.graph(), ortThreads);
             }
-            pools[pair] = new RandomRequests(POOL, spec.users(), items, history, sizeList[pair % sizeList.length], 100 + pair);
+            pools[pair] = new RandomRequests(POOL, spec.users(), items, history, size, 100 + pair);
         }
         out = new float[Arrays.stream(sizeList).max().getAsInt()];
     }
@@ -157,6 +178,11 @@ public class InterleavedModesBenchmark {
                 s.close();
             }
         }
+        for (MemoryFloor floor : floors) {
+            if (floor != null) {
+                floor.close();
+            }
+        }
         model.close();
     }
 
@@ -165,8 +191,14 @@ public class InterleavedModesBenchmark {
         int pair = order.nextInt(pools.length);
         int r = nextRequest[pair]++ & (POOL - 1);
         long begin = System.nanoTime();
-        pools[pair].score(r, ort[pair], scorer, engineModes[pair], api, out);
+        float result;
+        if (floors[pair] != null) {
+            result = floors[pair].request(r);
+        } else {
+            pools[pair].score(r, ort[pair], scorer, engineModes[pair], api, out);
+            result = out[0];
+        }
         times.add(pair, System.nanoTime() - begin);
-        return out[0];
+        return result;
     }
 }

@@ -151,13 +151,6 @@ public class MemoryFloorBenchmark {
     }
 
     private float touchRows(MemorySegment table, long bytes) {
-        float sum = 0;
-        for (int i = 0; i < BATCH; i++) {
-            long base = resolved[i] * bytes;
-            for (long line = 0; line < bytes; line += 64) {
-                sum += table.get(ValueLayout.JAVA_FLOAT_UNALIGNED, base + line);
-            }
-        }
-        return sum;
+        return MemoryFloor.touchRows(table, bytes, resolved, BATCH);
     }
 }
