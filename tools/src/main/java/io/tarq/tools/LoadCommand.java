@@ -39,8 +39,8 @@ final class LoadCommand implements Callable<Integer> {
     Load load;
 
     @Option(names = "--connections", paramLabel = "N", defaultValue = "64",
-            description = "Requests in flight at most, open loop: a client's pool of keep-alive connections; a request that waits "
-                    + "for one is late by that wait (default: ${DEFAULT-VALUE}).")
+            description = "Requests in flight at most, open loop: that many client threads, each with one keep-alive connection; "
+                    + "a request that waits for one is late by that wait (default: ${DEFAULT-VALUE}).")
     int connections;
 
     @Option(names = "--seconds", paramLabel = "S", defaultValue = "10", description = "Timed run (default: ${DEFAULT-VALUE}).")

@@ -7,19 +7,14 @@ import io.tarq.tools.InterleavedLatency;
 import io.tarq.tools.jsonl.RequestLine;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentSkipListSet;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -31,10 +26,12 @@ import org.HdrHistogram.Histogram;
 
 /**
  * Load against a running {@code ./tarq serve}, every answer checked. Open loop ({@code rate} > 0): request i is due at
- * start + i / rate and is sent then on its own virtual thread, whether or not earlier ones were answered, and its
- * latency runs from that due time, so a stalled server is charged for the requests it kept waiting (no coordinated
- * omission). Closed loop ({@code concurrency} > 0): that many clients send back to back, which finds the throughput at
- * saturation. Requests sent during the warm-up are checked but not timed.
+ * start + i / rate; {@code connections} threads, each with its own keep-alive connection ({@link HttpConnection}),
+ * take the requests in order, each waiting for its request's due time and sending it then, whether or not earlier
+ * ones were answered. A request's latency runs from its due time, so a stalled server is charged for the requests it
+ * kept waiting, also when every connection was busy (no coordinated omission). Closed loop ({@code concurrency} >
+ * 0): that many connections send back to back, which finds the throughput at saturation. Requests sent during the
+ * warm-up are checked but not timed.
  *
  * <p>Each answer names the version that scored it; it must equal, bit for bit, what that version's file
  * ({@code MODEL_DIR/<N>/model.safetensors}) gives in process for the same request.
@@ -97,7 +94,6 @@ public final class LoadGenerator {
     private static final Pattern ITEM_VECTORS = Pattern.compile("\"item_vectors\":\"([a-z0-9]+)\"");
 
     private final Settings settings;
-    private final HttpClient client;
     private final String[] bodies;
     private final ExpectedAnswers expected;
     private final ConcurrentHistogram okLatency = new ConcurrentHistogram(TimeUnit.MINUTES.toNanos(10), 3);
@@ -108,41 +104,24 @@ public final class LoadGenerator {
     private final AtomicLong mismatches = new AtomicLong();
     private final Set<Long> versions = new ConcurrentSkipListSet<>();
     private final AtomicReference<String> firstError = new AtomicReference<>();
-    /**
-     * Open loop, a request waits for one of these from its due time (the wait counts in its latency). Without a bound
-     * an overloaded server would see a new TCP connection for every request late by a service time, and what the run
-     * measured would be the server's accept backlog, not its answers; real callers pool their connections.
-     */
-    private final Semaphore connections;
+    private final AtomicLong nextRequest = new AtomicLong();
 
-    private LoadGenerator(Settings settings, HttpClient client, List<RequestLine> requests, ExpectedAnswers expected) {
+    private LoadGenerator(Settings settings, List<RequestLine> requests, ExpectedAnswers expected) {
         this.settings = settings;
-        this.client = client;
         this.expected = expected;
-        this.connections = new Semaphore(settings.connections(), true);
         this.bodies = requests.stream().map(r -> ExpectedAnswers.body(r, settings.shape())).toArray(String[]::new);
     }
 
     /** Asks the server which version and item vectors it serves, draws the requests from that version, and runs. */
     public static Result run(Settings settings) throws IOException, InterruptedException {
-        // An HTTP/1.1 server may close an idle keep-alive connection just as the client reuses it; the JDK client
-        // retries that only for GET unless told to. Scoring is idempotent, so a POST retried there is the same request.
-        if (System.getProperty("jdk.httpclient.enableAllMethodRetry") == null) {
-            System.setProperty("jdk.httpclient.enableAllMethodRetry", "true");
+        HttpConnection.Answer model;
+        try (HttpConnection connection = new HttpConnection(settings.base(), settings.timeout())) {
+            model = connection.exchange("GET", "/v1/model", null);
         }
-        try (HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(5)).build()) {
-            return run(settings, client);
-        }
-    }
-
-    private static Result run(Settings settings, HttpClient client) throws IOException, InterruptedException {
-        HttpResponse<String> model = client.send(HttpRequest.newBuilder(settings.base().resolve("/v1/model")).GET()
-                .timeout(settings.timeout()).build(), HttpResponse.BodyHandlers.ofString());
         Matcher version = VERSION.matcher(model.body());
         Matcher vectors = ITEM_VECTORS.matcher(model.body());
-        if (model.statusCode() != 200 || !version.find() || !vectors.find()) {
-            throw new IOException(settings.base() + "/v1/model answered " + model.statusCode() + ", not a tarq model description");
+        if (model.status() != 200 || !version.find() || !vectors.find()) {
+            throw new IOException(settings.base() + "/v1/model answered " + model.status() + ", not a tarq model description");
         }
         ModelDirectory directory = new ModelDirectory(settings.modelDir());
         ItemVectors itemVectors = ItemVectors.fromCliName(vectors.group(1));
@@ -153,69 +132,52 @@ public final class LoadGenerator {
         }
         ExpectedAnswers expected = new ExpectedAnswers(directory, itemVectors, requests, settings.shape());
         expected.text(Long.parseLong(version.group(1)), 0); // scored now, not while the schedule runs
-        return new LoadGenerator(settings, client, requests, expected).run();
+        return new LoadGenerator(settings, requests, expected).run();
     }
 
     private Result run() throws InterruptedException {
         long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
         long timedFrom = start + (long) (settings.warmupSeconds() * 1e9);
         long end = start + (long) ((settings.warmupSeconds() + settings.seconds()) * 1e9);
-        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
-            if (settings.rate() > 0) {
-                double periodNanos = 1e9 / settings.rate();
-                for (long i = 0; ; i++) {
-                    long due = start + (long) (i * periodNanos);
-                    if (due >= end) {
-                        break;
-                    }
-                    long wait;
-                    while ((wait = due - System.nanoTime()) > 0) {
-                        LockSupport.parkNanos(wait);
-                    }
-                    int index = (int) (i % bodies.length);
-                    threads.execute(() -> send(index, due, due >= timedFrom));
-                }
-            } else {
-                for (int c = 0; c < settings.concurrency(); c++) {
-                    int client = c;
-                    threads.execute(() -> {
-                        for (long i = client; ; i += settings.concurrency()) {
-                            long due = System.nanoTime();
-                            if (due >= end) {
-                                return;
-                            }
-                            send((int) (i % bodies.length), due, due >= timedFrom);
+        boolean open = settings.rate() > 0;
+        double periodNanos = open ? 1e9 / settings.rate() : 0;
+        int threads = open ? settings.connections() : settings.concurrency();
+        List<Thread> clients = new ArrayList<>(threads);
+        for (int c = 0; c < threads; c++) {
+            clients.add(Thread.ofPlatform().daemon().name("tarq-load-", c).start(() -> {
+                try (HttpConnection connection = new HttpConnection(settings.base(), settings.timeout())) {
+                    while (true) {
+                        long i = nextRequest.getAndIncrement();
+                        long due = open ? start + (long) (i * periodNanos) : Math.max(start, System.nanoTime());
+                        if (due >= end) {
+                            return;
                         }
-                    });
+                        long wait;
+                        while ((wait = due - System.nanoTime()) > 0) {
+                            LockSupport.parkNanos(wait);
+                        }
+                        send(connection, (int) (i % bodies.length), due, due >= timedFrom);
+                    }
                 }
-            }
-        } // close() waits for every request: each ends by its timeout at the latest
+            }));
+        }
+        for (Thread client : clients) {
+            client.join(); // each ends by its request's timeout at the latest
+        }
         return new Result(settings, ok.get(), rejected.get(), errors.get(), mismatches.get(), okLatency.copy(),
                 rejectedLatency.copy(), settings.seconds(), new TreeSet<>(versions), firstError.get());
     }
 
-    private void send(int index, long due, boolean timed) {
-        HttpRequest request = HttpRequest.newBuilder(settings.base().resolve(settings.shape().endpoint()))
-                .timeout(settings.timeout()).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(bodies[index])).build();
-        HttpResponse<String> response;
+    private void send(HttpConnection connection, int index, long due, boolean timed) {
+        HttpConnection.Answer response;
         try {
-            connections.acquire();
-            try {
-                response = client.send(request, HttpResponse.BodyHandlers.ofString());
-            } finally {
-                connections.release();
-            }
-        } catch (IOException e) {
+            response = connection.exchange("POST", settings.shape().endpoint(), bodies[index]);
+        } catch (IOException | RuntimeException e) {
             error("request failed: " + e);
-            return;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            error("interrupted");
             return;
         }
         long latency = System.nanoTime() - due;
-        switch (response.statusCode()) {
+        switch (response.status()) {
             case 200 -> {
                 if (timed) {
                     okLatency.recordValue(Math.min(latency, okLatency.getHighestTrackableValue()));
@@ -247,7 +209,7 @@ public final class LoadGenerator {
                 }
                 rejected.incrementAndGet();
             }
-            default -> error("HTTP " + response.statusCode() + ": " + response.body().strip());
+            default -> error("HTTP " + response.status() + ": " + response.body().strip());
         }
     }
 
