@@ -56,6 +56,10 @@ final class LoadCommand implements Callable<Integer> {
     @Option(names = "--history", paramLabel = "n", defaultValue = "50", description = "Behaviours a request (default: ${DEFAULT-VALUE}).")
     int history;
 
+    @Option(names = "--transport-floor", description = "Send GET /ready on the same schedule instead of scoring: what the "
+            + "HTTP exchange alone costs at this load, the floor under every scoring latency.")
+    boolean transportFloor;
+
     @Option(names = "--mode", paramLabel = "MODE", defaultValue = "tarq", description = "tt, tarq, tarq-f32 or ta (default: ${DEFAULT-VALUE}).")
     String mode;
 
@@ -94,7 +98,8 @@ final class LoadCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--mode " + e.getMessage());
         }
-        LoadGenerator.Shape shape = new LoadGenerator.Shape(scoring, k == null ? -1 : k, rescore == null ? -1 : rescore);
+        LoadGenerator.Shape shape = transportFloor ? LoadGenerator.Shape.TRANSPORT
+                : new LoadGenerator.Shape(scoring, k == null ? -1 : k, rescore == null ? -1 : rescore);
         LoadGenerator.Result result = LoadGenerator.run(new LoadGenerator.Settings(url, modelDir, rate, concurrency,
                 Math.max(connections, concurrency), seconds,
                 warmup, candidates, history, shape, seed, Duration.ofMillis(timeoutMillis)));

@@ -38,14 +38,21 @@ import org.HdrHistogram.Histogram;
  */
 public final class LoadGenerator {
 
-    /** What each request asks: a mode, and for /v1/topk k (and rescore k' for the cascade); −1 when absent. */
+    /**
+     * What each request asks: a mode, and for /v1/topk k (and rescore k' for the cascade); −1 when absent. A null mode
+     * ({@link #TRANSPORT}) asks {@code GET /ready} instead: the HTTP exchange without scoring.
+     */
     public record Shape(Mode mode, int k, int rescore) {
+        /** {@code GET /ready} on the same schedule: what the exchange alone costs at that load. */
+        public static final Shape TRANSPORT = new Shape(null, -1, -1);
+
         String endpoint() {
-            return k >= 0 ? "/v1/topk" : "/v1/score";
+            return mode == null ? "/ready" : k >= 0 ? "/v1/topk" : "/v1/score";
         }
 
         String label() {
-            return rescore >= 0 ? "cascade k=" + k + " k'=" + rescore : k >= 0 ? mode.cliName() + " top-" + k : mode.cliName();
+            return mode == null ? "transport (GET /ready)" : rescore >= 0 ? "cascade k=" + k + " k'=" + rescore
+                    : k >= 0 ? mode.cliName() + " top-" + k : mode.cliName();
         }
     }
 
@@ -109,7 +116,8 @@ public final class LoadGenerator {
     private LoadGenerator(Settings settings, List<RequestLine> requests, ExpectedAnswers expected) {
         this.settings = settings;
         this.expected = expected;
-        this.bodies = requests.stream().map(r -> ExpectedAnswers.body(r, settings.shape())).toArray(String[]::new);
+        this.bodies = expected == null ? new String[] {null}
+                : requests.stream().map(r -> ExpectedAnswers.body(r, settings.shape())).toArray(String[]::new);
     }
 
     /** Asks the server which version and item vectors it serves, draws the requests from that version, and runs. */
@@ -129,6 +137,9 @@ public final class LoadGenerator {
         try (TarqModel served = TarqModel.open(directory.modelFile(Long.parseLong(version.group(1))), itemVectors)) {
             requests = InterleavedLatency.randomRequests(served, settings.candidates(), settings.history(),
                     settings.seed());
+        }
+        if (settings.shape().mode() == null) {
+            return new LoadGenerator(settings, requests, null).run();
         }
         ExpectedAnswers expected = new ExpectedAnswers(directory, itemVectors, requests, settings.shape());
         expected.text(Long.parseLong(version.group(1)), 0); // scored now, not while the schedule runs
@@ -171,7 +182,7 @@ public final class LoadGenerator {
     private void send(HttpConnection connection, int index, long due, boolean timed) {
         HttpConnection.Answer response;
         try {
-            response = connection.exchange("POST", settings.shape().endpoint(), bodies[index]);
+            response = connection.exchange(expected == null ? "GET" : "POST", settings.shape().endpoint(), bodies[index]);
         } catch (IOException | RuntimeException e) {
             error("request failed: " + e);
             return;
@@ -190,6 +201,9 @@ public final class LoadGenerator {
                     return;
                 }
                 versions.add(version);
+                if (expected == null) {
+                    return; // the transport's floor: nothing was scored
+                }
                 String want;
                 try {
                     want = expected.text(version, index);

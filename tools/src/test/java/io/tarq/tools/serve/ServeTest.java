@@ -270,6 +270,21 @@ class ServeTest {
         org.junit.jupiter.api.Assertions.assertThrows(java.net.ConnectException.class, () -> new Socket("127.0.0.1", port).close());
     }
 
+    /** The transport's floor: GET /ready on the open-loop schedule, every answer a 200 naming the version, nothing scored. */
+    @Test
+    void theTransportFloorAsksReadyOnTheSameSchedule() throws Exception {
+        install(dir, 3, versionOne);
+        start(1, 4, 0);
+        LoadGenerator.Result result = LoadGenerator.run(new LoadGenerator.Settings(URI.create("http://127.0.0.1:" + server.port()),
+                dir, 200, 0, 4, 0.5, 0.1, 10, 5, LoadGenerator.Shape.TRANSPORT, 5, Duration.ofSeconds(20)));
+        assertEquals(0, result.errors(), result.text());
+        assertEquals(0, result.mismatches(), result.text());
+        assertTrue(result.ok() >= 100, result.text());
+        assertEquals(List.of(3L), new ArrayList<>(result.versions()), result.text());
+        assertEquals(0.0, parseMetrics(get("/metrics").body()).getOrDefault("tarq_requests_total{mode=\"tt\"}", 0.0));
+        assertTrue(result.json().contains("\"shape\": \"transport (GET /ready)\""), result.json());
+    }
+
     @Test
     void aVersionRenamedIntoPlaceMidLoadSwapsInWithNoErrorAndNoMismatch() throws Exception {
         install(dir, 1, versionOne);
