@@ -82,7 +82,42 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
 
     private static void linearFourRows(float[] x, int x0, int in, float[] wT, float[] bias, int out, float[] y, int y0) {
         int vectorEnd = FLOATS.loopBound(out);
-        for (int o = 0; o < vectorEnd; o += FLOAT_LANES) {
+        int o = 0;
+        // Two output vectors of four rows a step: eight independent FMA chains (enough to cover the FMA latency on
+        // both ports) on two weight loads and four broadcasts. Every output is still its own chain over t, in the
+        // same order, so the blocking changes no bit.
+        for (; o + 2 * FLOAT_LANES <= vectorEnd; o += 2 * FLOAT_LANES) {
+            int p = o + FLOAT_LANES;
+            FloatVector a0 = bias == null ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, bias, o);
+            FloatVector b0 = bias == null ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, bias, p);
+            FloatVector a1 = a0, a2 = a0, a3 = a0;
+            FloatVector b1 = b0, b2 = b0, b3 = b0;
+            for (int t = 0; t < in; t++) {
+                FloatVector w = FloatVector.fromArray(FLOATS, wT, t * out + o);
+                FloatVector v = FloatVector.fromArray(FLOATS, wT, t * out + p);
+                FloatVector x0t = FloatVector.broadcast(FLOATS, x[x0 + t]);
+                a0 = w.fma(x0t, a0);
+                b0 = v.fma(x0t, b0);
+                FloatVector x1t = FloatVector.broadcast(FLOATS, x[x0 + in + t]);
+                a1 = w.fma(x1t, a1);
+                b1 = v.fma(x1t, b1);
+                FloatVector x2t = FloatVector.broadcast(FLOATS, x[x0 + 2 * in + t]);
+                a2 = w.fma(x2t, a2);
+                b2 = v.fma(x2t, b2);
+                FloatVector x3t = FloatVector.broadcast(FLOATS, x[x0 + 3 * in + t]);
+                a3 = w.fma(x3t, a3);
+                b3 = v.fma(x3t, b3);
+            }
+            a0.intoArray(y, y0 + o);
+            b0.intoArray(y, y0 + p);
+            a1.intoArray(y, y0 + out + o);
+            b1.intoArray(y, y0 + out + p);
+            a2.intoArray(y, y0 + 2 * out + o);
+            b2.intoArray(y, y0 + 2 * out + p);
+            a3.intoArray(y, y0 + 3 * out + o);
+            b3.intoArray(y, y0 + 3 * out + p);
+        }
+        for (; o < vectorEnd; o += FLOAT_LANES) { // an odd output vector
             FloatVector a0 = bias == null ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, bias, o);
             FloatVector a1 = a0, a2 = a0, a3 = a0;
             for (int t = 0; t < in; t++) {
@@ -104,8 +139,29 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
 
     private static void linearOneRow(float[] x, int xRow, int in, float[] wT, float[] bias, int out, float[] y, int yRow) {
         int vectorEnd = FLOATS.loopBound(out);
-        // Lanes run over outputs: y[o..o+lanes) += x[t] · wT[t][o..o+lanes), one broadcast per input.
-        for (int o = 0; o < vectorEnd; o += FLOAT_LANES) {
+        int o = 0;
+        // Lanes run over outputs: y[o..o+lanes) += x[t] · wT[t][o..o+lanes), one broadcast per input. Four output
+        // vectors a step are four independent FMA chains; one alone would wait out the FMA latency at every t.
+        for (; o + 4 * FLOAT_LANES <= vectorEnd; o += 4 * FLOAT_LANES) {
+            int o1 = o + FLOAT_LANES, o2 = o1 + FLOAT_LANES, o3 = o2 + FLOAT_LANES;
+            FloatVector a0 = bias == null ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, bias, o);
+            FloatVector a1 = bias == null ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, bias, o1);
+            FloatVector a2 = bias == null ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, bias, o2);
+            FloatVector a3 = bias == null ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, bias, o3);
+            for (int t = 0; t < in; t++) {
+                FloatVector xt = FloatVector.broadcast(FLOATS, x[xRow + t]);
+                int row = t * out;
+                a0 = FloatVector.fromArray(FLOATS, wT, row + o).fma(xt, a0);
+                a1 = FloatVector.fromArray(FLOATS, wT, row + o1).fma(xt, a1);
+                a2 = FloatVector.fromArray(FLOATS, wT, row + o2).fma(xt, a2);
+                a3 = FloatVector.fromArray(FLOATS, wT, row + o3).fma(xt, a3);
+            }
+            a0.intoArray(y, yRow + o);
+            a1.intoArray(y, yRow + o1);
+            a2.intoArray(y, yRow + o2);
+            a3.intoArray(y, yRow + o3);
+        }
+        for (; o < vectorEnd; o += FLOAT_LANES) {
             FloatVector acc = bias == null ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, bias, o);
             for (int t = 0; t < in; t++) {
                 acc = FloatVector.fromArray(FLOATS, wT, t * out + o).fma(FloatVector.broadcast(FLOATS, x[xRow + t]), acc);
