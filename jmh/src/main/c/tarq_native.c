@@ -118,17 +118,23 @@ static inline __attribute__((always_inline)) void scan_u8_vbmi(const uint8_t *co
 /*
  * 32 candidates a step, candidates in byte lanes. AVX2 has no byte permute over more than 16 entries (vpshufb looks
  * up within each 128-bit half), so a level's table is sixteen 16-entry sub-tables, one a value of the code's high
- * nibble: vpshufb looks the 32 codes' low nibbles up in all sixteen, and a tree of fifteen vpblendvb picks each lane's
- * sub-table by the high nibble's bits, 1 at the leaves to 8 at the root (vpblendvb tests bit 7 of each mask byte: the
- * code shifted left by 3, 2, 1 and 0 bits puts code bits 4, 5, 6 and 7 there; a 16-bit shift's carry between bytes
- * lands in bit 0, never read). Measured on AMD Zen 3 (L = 3, 5,000 candidates): 0.50 ns a candidate, against 0.83 for
- * one vpshufb a sub-table with an index that only that sub-table's codes leave below 0x80 (four instructions a
- * sub-table, not two), 1.2 for vpgatherdd from the table widened to int32 and 1.9 for the scalar loop below.
+ * nibble, and every code is looked up in all sixteen:
+ *   - sub-tables 2p and 2p + 1 by vpshufb with the code's low nibble as index, bit 7 of the index set (vpshufb then
+ *     gives 0) for the one the code's bit 4 does not choose, and OR: a pair costs two shuffles and an OR;
+ *   - the eight pairs' results by a tree of seven vpblendvb on the code's bits 5, 6, 7 (vpblendvb reads bit 7 of each
+ *     mask byte: the code shifted left by 2, 1 and 0 bits puts bits 5, 6 and 7 there; a 16-bit shift's carry between
+ *     bytes lands in bit 0, never read).
+ * Measured on AMD Zen 3 (L = 3, 5,000 candidates, C harness, busy machine; ns a candidate): this 0.45–0.47; a blend
+ * for bit 4 too (fifteen vpblendvb, which issue at one a cycle) 0.50; bits 4 and 5 both by zeroing (four indexes, three
+ * ORs a quad of sub-tables) 0.50; 64 candidates a step sharing the sub-table loads 0.47; one index a sub-table that
+ * only its own codes leave below 0x80 (four instructions a sub-table) 0.83; vpgatherdd from the table widened to
+ * int32 1.2; the scalar loop below 1.2–1.9.
  * Widening as scan_u8_vbmi: an AND and a shift into even and odd candidates' uint16 sums, interleaved at the end.
  */
 static inline __attribute__((always_inline)) void scan_u8_avx2(const uint8_t *codes, int32_t stride, int32_t count,
                                                                 const int levels, const uint8_t *lut, uint16_t *sums) {
     const __m256i low_nibble = _mm256_set1_epi8(0x0F);
+    const __m256i top_bit = _mm256_set1_epi8((char) 0x80);
     const __m256i low_bytes = _mm256_set1_epi16(0x00FF);
     for (int32_t i = 0; i < count; i += 32) {
         __m256i even = _mm256_setzero_si256();
@@ -136,15 +142,18 @@ static inline __attribute__((always_inline)) void scan_u8_avx2(const uint8_t *co
         for (int l = 0; l < levels; l++) {
             const uint8_t *table = lut + l * 256;
             __m256i code = _mm256_loadu_si256((const __m256i *) (codes + (size_t) l * stride + i));
-            __m256i index = _mm256_and_si256(code, low_nibble);
-            __m256i bit4 = _mm256_slli_epi16(code, 3), bit5 = _mm256_slli_epi16(code, 2);
-            __m256i bit6 = _mm256_slli_epi16(code, 1);
-            __m256i pick[8]; /* pick[p]: the entry from sub-table 2p or 2p + 1 */
+            /* Low nibble, and bit 7 = the code's bit 4: zero from the even sub-table of a pair when the odd one is
+             * the code's, and the other way round with bit 7 flipped. */
+            __m256i even_index = _mm256_or_si256(_mm256_and_si256(code, low_nibble),
+                                                 _mm256_and_si256(_mm256_slli_epi16(code, 3), top_bit));
+            __m256i odd_index = _mm256_xor_si256(even_index, top_bit);
+            __m256i bit5 = _mm256_slli_epi16(code, 2), bit6 = _mm256_slli_epi16(code, 1);
+            __m256i pick[8]; /* pick[p]: the entry if the code's high nibble is 2p or 2p + 1 */
             for (int p = 0; p < 8; p++) {
                 __m256i even_table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *) (table + 32 * p)));
                 __m256i odd_table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *) (table + 32 * p + 16)));
-                pick[p] = _mm256_blendv_epi8(_mm256_shuffle_epi8(even_table, index),
-                                             _mm256_shuffle_epi8(odd_table, index), bit4);
+                pick[p] = _mm256_or_si256(_mm256_shuffle_epi8(even_table, even_index),
+                                          _mm256_shuffle_epi8(odd_table, odd_index));
             }
             for (int p = 0; p < 4; p++) {
                 pick[p] = _mm256_blendv_epi8(pick[2 * p], pick[2 * p + 1], bit5);
