@@ -1,6 +1,6 @@
 /*
  * tarq_native.c: the candidate scans and the LUT build's attention in C, the "native limit" the Java kernels are
- * measured against (ScanBenchmark, LutBuildBenchmark; issue 6). Called through FFM downcalls by
+ * measured against (ScanBenchmark, LutBuildBenchmark). Called through FFM downcalls by
  * io.tarq.jmh.NativeKernels on the very arrays the Java kernels read (heap arrays passed as critical downcalls: no
  * copy). Never linked by the engine.
  *
@@ -13,8 +13,9 @@
  * Every function computes what its Java twin computes (io.tarq.engine.kernel.ScalarKernels is the specification):
  *   tarq_lut_scan_u8   = KernelSupport.lutScanU8   exact (integer sums)
  *   tarq_lut_scan_f32  = KernelSupport.lutScanF32  bit for bit (the same additions in the same order)
- *   tarq_attend_rows   = KernelSupport.attendRows  the same operations, lane for lane, as PanamaKernels on 512-bit
- *                                                  vectors (so bit for bit there), within float rounding of Scalar
+ *   tarq_attend_rows   = KernelSupport.attendRows  the same operations, lane for lane, as PanamaKernels on vectors of
+ *                                                  the same width (512 or 256 bits: bit for bit there), within float
+ *                                                  rounding of Scalar
  * Integers are int32_t (Java int), arrays are little-endian, row-major and flat.
  */
 #include <immintrin.h>
@@ -124,11 +125,11 @@ static inline __attribute__((always_inline)) void scan_u8_vbmi(const uint8_t *co
  *   - the eight pairs' results by a tree of seven vpblendvb on the code's bits 5, 6, 7 (vpblendvb reads bit 7 of each
  *     mask byte: the code shifted left by 2, 1 and 0 bits puts bits 5, 6 and 7 there; a 16-bit shift's carry between
  *     bytes lands in bit 0, never read).
- * Measured on AMD Zen 3 (L = 3, 5,000 candidates, C harness, busy machine; ns a candidate): this 0.45–0.47; a blend
- * for bit 4 too (fifteen vpblendvb, which issue at one a cycle) 0.50; bits 4 and 5 both by zeroing (four indexes, three
- * ORs a quad of sub-tables) 0.50; 64 candidates a step sharing the sub-table loads 0.47; one index a sub-table that
- * only its own codes leave below 0x80 (four instructions a sub-table) 0.83; vpgatherdd from the table widened to
- * int32 1.2; the scalar loop below 1.2–1.9.
+ * Measured on the AVX2-only AMD EPYC (L = 3, 5,000 candidates, best of 50 runs of a C loop on a busy machine; ns a
+ * candidate): this 0.45–0.47; a blend for bit 4 too (fifteen vpblendvb) 0.50; bits 4 and 5 both by zeroing (four
+ * indexes, three ORs a quad of sub-tables) 0.50; 64 candidates a step sharing the sub-table loads 0.47; one index a
+ * sub-table that only its own codes leave below 0x80 (four instructions a sub-table) 0.83; vpgatherdd from the table
+ * widened to int32 1.2; the scalar loop below 1.2–1.9.
  * Widening as scan_u8_vbmi: an AND and a shift into even and odd candidates' uint16 sums, interleaved at the end.
  */
 static inline __attribute__((always_inline)) void scan_u8_avx2(const uint8_t *codes, int32_t stride, int32_t count,
@@ -265,7 +266,7 @@ void tarq_lut_scan_f32(const uint8_t *codes, int32_t stride, int32_t count, int3
  *   null_k    [h][dh] or NULL
  *   bounds    [h]                      AttentionKeys.unshiftedNormSq: groups whose queries' ‖q_j‖² are all within it
  *                                      skip the max (their scores lie within ±64)
- *   scores    [n][4][16]               scratch: NATIVE_SCORES_PER_KEY = 64 floats a key
+ *   scores    [n][4][16]               scratch: NATIVE_SCORES_PER_KEY = 64 floats a key ([n][4][8] on AVX2)
  *   out       [count]                  nothing past count is written
  *
  * Lanes run over 16 queries (a "group", a quarter of a 64-query block), as in PanamaKernels.attendRows, and every
@@ -274,7 +275,7 @@ void tarq_lut_scan_f32(const uint8_t *codes, int32_t stride, int32_t count, int3
  * sum accumulated key by key, one division a head, heads added in order; so the results are the same bits. The
  * schedule is the Java kernel's too: the four groups of a block times four keys a step, 16 independent FMA chains on
  * 4 query loads and 4 broadcasts.
- * -1 when this build has no AVX-512F.
+ * An AVX2 + FMA build has the same on 8 lanes (attend_tile_256 below); -1 when the build has neither.
  */
 #define GROUP 16        /* queries a group: the lanes of a 512-bit float vector */
 #define BLOCK 64        /* queries a block of the layout */
@@ -454,7 +455,8 @@ static inline __attribute__((always_inline)) void attend_blocks(
  * 8 queries (an eighth of a 64-query block) and four groups, 32 queries, are scored together; every lane computes the
  * same operations in the same order as the Java kernel on 256-bit vectors, so the results are the same bits. Four
  * groups times four keys would be 16 accumulators and 4 broadcasts in AVX2's 16 registers: C scores two keys a step
- * (8 accumulators), which changes no lane's operations.
+ * (8 accumulators), which changes no lane's operations (the 768-row build, n = 50, best of 300 calls on a busy
+ * machine: 136–143 µs with two keys a step, 135–138 with three, 165–169 with four, 141–180 with one).
  * Like the Java kernel, it always scores all four groups of a tile: a tile lies within one 64-query block, whose
  * padding is zero queries, and lanes past count are never stored.
  */
