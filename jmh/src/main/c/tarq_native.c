@@ -1,6 +1,6 @@
 /*
  * tarq_native.c: the candidate scans and the LUT build's attention in C, the "native limit" the Java kernels are
- * measured against (ScanBenchmark, LutBuildBenchmark; issue 6). Called through FFM downcalls by
+ * measured against (ScanBenchmark, LutBuildBenchmark). Called through FFM downcalls by
  * io.tarq.jmh.NativeKernels on the very arrays the Java kernels read (heap arrays passed as critical downcalls: no
  * copy). Never linked by the engine.
  *
@@ -13,26 +13,48 @@
  * Every function computes what its Java twin computes (io.tarq.engine.kernel.ScalarKernels is the specification):
  *   tarq_lut_scan_u8   = KernelSupport.lutScanU8   exact (integer sums)
  *   tarq_lut_scan_f32  = KernelSupport.lutScanF32  bit for bit (the same additions in the same order)
- *   tarq_attend_rows   = KernelSupport.attendRows  the same operations, lane for lane, as PanamaKernels on 512-bit
- *                                                  vectors (so bit for bit there), within float rounding of Scalar
+ *   tarq_attend_rows   = KernelSupport.attendRows  the same operations, lane for lane, as PanamaKernels on vectors of
+ *                                                  the same width (512 or 256 bits: bit for bit there), within float
+ *                                                  rounding of Scalar
  * Integers are int32_t (Java int), arrays are little-endian, row-major and flat.
  */
 #include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
 
+/* The instruction sets each kernel's paths need; -march=native decides which the build machine gets. */
+#if defined(__AVX512VBMI__) && defined(__AVX512BW__)
+#define SCAN_U8_VBMI 1            /* tables in registers, vpermi2b */
+#elif defined(__AVX2__)
+#define SCAN_U8_AVX2 1            /* 16-entry sub-tables, vpshufb */
+#endif
+#if defined(__AVX512F__)
+#define ATTEND_512 1              /* 16 queries a vector */
+#elif defined(__AVX2__) && defined(__FMA__)
+#define ATTEND_256 1              /* 8 queries a vector */
+#endif
+
 /* Which paths this build compiled: what -march=native found on the build machine. */
 #define TARQ_NATIVE_U8_VBMI 1     /* uint8 scan with tables in registers (AVX-512 VBMI vpermi2b) */
 #define TARQ_NATIVE_F32_GATHER 2  /* float scan with AVX-512 gathers */
-#define TARQ_NATIVE_ATTEND 4      /* tarq_attend_rows (AVX-512F); without it the function returns -1 */
+#define TARQ_NATIVE_ATTEND 4      /* tarq_attend_rows (AVX-512F or AVX2 + FMA); without it the function returns -1 */
+#define TARQ_NATIVE_U8_AVX2 8     /* uint8 scan with vpshufb lookups of 16-entry sub-tables (AVX2) */
+#define TARQ_NATIVE_ATTEND_16 16  /* tarq_attend_rows on 16-lane vectors (AVX-512F); with ATTEND alone, 8 lanes */
 
 int32_t tarq_native_features(void) {
     int32_t features = 0;
-#if defined(__AVX512VBMI__) && defined(__AVX512BW__)
+#if defined(SCAN_U8_VBMI)
     features |= TARQ_NATIVE_U8_VBMI;
+#elif defined(SCAN_U8_AVX2)
+    features |= TARQ_NATIVE_U8_AVX2;
 #endif
 #if defined(__AVX512F__)
-    features |= TARQ_NATIVE_F32_GATHER | TARQ_NATIVE_ATTEND;
+    features |= TARQ_NATIVE_F32_GATHER;
+#endif
+#if defined(ATTEND_512)
+    features |= TARQ_NATIVE_ATTEND | TARQ_NATIVE_ATTEND_16;
+#elif defined(ATTEND_256)
+    features |= TARQ_NATIVE_ATTEND;
 #endif
     return features;
 }
@@ -47,7 +69,7 @@ int32_t tarq_native_features(void) {
  *   sums  [stride]      uint16: sums[i] = Σ_l lut[l·256 + codes[l·stride + i]], exact (L·255 ≤ 65535 for L ≤ 8);
  *                       entries count..stride-1 are written with unspecified values, as the Java kernels do
  */
-#if defined(__AVX512VBMI__) && defined(__AVX512BW__)
+#if defined(SCAN_U8_VBMI)
 /*
  * 64 candidates a step, candidates in byte lanes. A level's 256-entry table is four 64-byte registers (t0..t3);
  * vpermi2b looks 64 codes up in the 128 bytes of t0‖t1 using the code's low 7 bits, again in t2‖t3, and the code's
@@ -93,7 +115,68 @@ static inline __attribute__((always_inline)) void scan_u8_vbmi(const uint8_t *co
 }
 #endif
 
-/* The specification's loop (ScalarKernels.lutScanU8), for builds without VBMI and levels outside 1..8. */
+#if defined(SCAN_U8_AVX2)
+/*
+ * 32 candidates a step, candidates in byte lanes. AVX2 has no byte permute over more than 16 entries (vpshufb looks
+ * up within each 128-bit half), so a level's table is sixteen 16-entry sub-tables, one a value of the code's high
+ * nibble, and every code is looked up in all sixteen:
+ *   - sub-tables 2p and 2p + 1 by vpshufb with the code's low nibble as index, bit 7 of the index set (vpshufb then
+ *     gives 0) for the one the code's bit 4 does not choose, and OR: a pair costs two shuffles and an OR;
+ *   - the eight pairs' results by a tree of seven vpblendvb on the code's bits 5, 6, 7 (vpblendvb reads bit 7 of each
+ *     mask byte: the code shifted left by 2, 1 and 0 bits puts bits 5, 6 and 7 there; a 16-bit shift's carry between
+ *     bytes lands in bit 0, never read).
+ * Measured on the AVX2-only AMD EPYC (L = 3, 5,000 candidates, best of 50 runs of a C loop on a busy machine; ns a
+ * candidate): this 0.45–0.47; a blend for bit 4 too (fifteen vpblendvb) 0.50; bits 4 and 5 both by zeroing (four
+ * indexes, three ORs a quad of sub-tables) 0.50; 64 candidates a step sharing the sub-table loads 0.47; one index a
+ * sub-table that only its own codes leave below 0x80 (four instructions a sub-table) 0.83; vpgatherdd from the table
+ * widened to int32 1.2; the scalar loop below 1.2–1.9.
+ * Widening as scan_u8_vbmi: an AND and a shift into even and odd candidates' uint16 sums, interleaved at the end.
+ */
+static inline __attribute__((always_inline)) void scan_u8_avx2(const uint8_t *codes, int32_t stride, int32_t count,
+                                                                const int levels, const uint8_t *lut, uint16_t *sums) {
+    const __m256i low_nibble = _mm256_set1_epi8(0x0F);
+    const __m256i top_bit = _mm256_set1_epi8((char) 0x80);
+    const __m256i low_bytes = _mm256_set1_epi16(0x00FF);
+    for (int32_t i = 0; i < count; i += 32) {
+        __m256i even = _mm256_setzero_si256();
+        __m256i odd = _mm256_setzero_si256();
+        for (int l = 0; l < levels; l++) {
+            const uint8_t *table = lut + l * 256;
+            __m256i code = _mm256_loadu_si256((const __m256i *) (codes + (size_t) l * stride + i));
+            /* Low nibble, and bit 7 = the code's bit 4: zero from the even sub-table of a pair when the odd one is
+             * the code's, and the other way round with bit 7 flipped. */
+            __m256i even_index = _mm256_or_si256(_mm256_and_si256(code, low_nibble),
+                                                 _mm256_and_si256(_mm256_slli_epi16(code, 3), top_bit));
+            __m256i odd_index = _mm256_xor_si256(even_index, top_bit);
+            __m256i bit5 = _mm256_slli_epi16(code, 2), bit6 = _mm256_slli_epi16(code, 1);
+            __m256i pick[8]; /* pick[p]: the entry if the code's high nibble is 2p or 2p + 1 */
+            for (int p = 0; p < 8; p++) {
+                __m256i even_table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *) (table + 32 * p)));
+                __m256i odd_table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *) (table + 32 * p + 16)));
+                pick[p] = _mm256_or_si256(_mm256_shuffle_epi8(even_table, even_index),
+                                          _mm256_shuffle_epi8(odd_table, odd_index));
+            }
+            for (int p = 0; p < 4; p++) {
+                pick[p] = _mm256_blendv_epi8(pick[2 * p], pick[2 * p + 1], bit5);
+            }
+            for (int p = 0; p < 2; p++) {
+                pick[p] = _mm256_blendv_epi8(pick[2 * p], pick[2 * p + 1], bit6);
+            }
+            __m256i entry = _mm256_blendv_epi8(pick[0], pick[1], code); /* bit 7: codes 128..255 */
+            even = _mm256_add_epi16(even, _mm256_and_si256(entry, low_bytes));
+            odd = _mm256_add_epi16(odd, _mm256_srli_epi16(entry, 8));
+        }
+        /* Within each 128-bit half, unpack interleaves words 0..3 (4..7) of even and odd: candidates 0..7 and
+         * 16..23 (8..15 and 24..31); the two cross-half permutes put them in order. */
+        __m256i first = _mm256_unpacklo_epi16(even, odd);
+        __m256i second = _mm256_unpackhi_epi16(even, odd);
+        _mm256_storeu_si256((__m256i *) (sums + i), _mm256_permute2x128_si256(first, second, 0x20));
+        _mm256_storeu_si256((__m256i *) (sums + i + 16), _mm256_permute2x128_si256(first, second, 0x31));
+    }
+}
+#endif
+
+/* The specification's loop (ScalarKernels.lutScanU8), for builds without AVX2 and levels outside 1..8. */
 static void scan_u8_scalar(const uint8_t *codes, int32_t stride, int32_t count, int32_t levels, const uint8_t *lut,
                            uint16_t *sums) {
     for (int32_t i = 0; i < count; i++) {
@@ -110,7 +193,7 @@ static void scan_u8_scalar(const uint8_t *codes, int32_t stride, int32_t count, 
 
 void tarq_lut_scan_u8(const uint8_t *codes, int32_t stride, int32_t count, int32_t levels, const uint8_t *lut,
                       uint16_t *sums) {
-#if defined(__AVX512VBMI__) && defined(__AVX512BW__)
+#if defined(SCAN_U8_VBMI)
     switch (levels) { /* one instance a level count: the table registers are loaded once a call */
         case 1: scan_u8_vbmi(codes, stride, count, 1, lut, sums); return;
         case 2: scan_u8_vbmi(codes, stride, count, 2, lut, sums); return;
@@ -120,6 +203,18 @@ void tarq_lut_scan_u8(const uint8_t *codes, int32_t stride, int32_t count, int32
         case 6: scan_u8_vbmi(codes, stride, count, 6, lut, sums); return;
         case 7: scan_u8_vbmi(codes, stride, count, 7, lut, sums); return;
         case 8: scan_u8_vbmi(codes, stride, count, 8, lut, sums); return;
+        default: break;
+    }
+#elif defined(SCAN_U8_AVX2)
+    switch (levels) { /* one instance a level count: the loop over levels unrolls */
+        case 1: scan_u8_avx2(codes, stride, count, 1, lut, sums); return;
+        case 2: scan_u8_avx2(codes, stride, count, 2, lut, sums); return;
+        case 3: scan_u8_avx2(codes, stride, count, 3, lut, sums); return;
+        case 4: scan_u8_avx2(codes, stride, count, 4, lut, sums); return;
+        case 5: scan_u8_avx2(codes, stride, count, 5, lut, sums); return;
+        case 6: scan_u8_avx2(codes, stride, count, 6, lut, sums); return;
+        case 7: scan_u8_avx2(codes, stride, count, 7, lut, sums); return;
+        case 8: scan_u8_avx2(codes, stride, count, 8, lut, sums); return;
         default: break;
     }
 #endif
@@ -171,7 +266,7 @@ void tarq_lut_scan_f32(const uint8_t *codes, int32_t stride, int32_t count, int3
  *   null_k    [h][dh] or NULL
  *   bounds    [h]                      AttentionKeys.unshiftedNormSq: groups whose queries' ‖q_j‖² are all within it
  *                                      skip the max (their scores lie within ±64)
- *   scores    [n][4][16]               scratch: NATIVE_SCORES_PER_KEY = 64 floats a key
+ *   scores    [n][4][16]               scratch: NATIVE_SCORES_PER_KEY = 64 floats a key ([n][4][8] on AVX2)
  *   out       [count]                  nothing past count is written
  *
  * Lanes run over 16 queries (a "group", a quarter of a 64-query block), as in PanamaKernels.attendRows, and every
@@ -180,13 +275,13 @@ void tarq_lut_scan_f32(const uint8_t *codes, int32_t stride, int32_t count, int3
  * sum accumulated key by key, one division a head, heads added in order; so the results are the same bits. The
  * schedule is the Java kernel's too: the four groups of a block times four keys a step, 16 independent FMA chains on
  * 4 query loads and 4 broadcasts.
- * -1 when this build has no AVX-512F.
+ * An AVX2 + FMA build has the same on 8 lanes (attend_tile_256 below); -1 when the build has neither.
  */
 #define GROUP 16        /* queries a group: the lanes of a 512-bit float vector */
 #define BLOCK 64        /* queries a block of the layout */
 #define TILE_BLOCKS 4   /* groups scored together: a block */
 
-#if defined(__AVX512F__)
+#if defined(ATTEND_512)
 /* Cephes exp2f as DeterministicMath.exp2InRange, operation for operation: 2^x = 2^k·2^f with k = round(x) by adding
  * 1.5·2^23 + 127 (ties to odd), f = x − k exact, 2^f by a degree-6 polynomial in Horner form with FMAs, 2^k's exponent
  * field the low bits of x + 1.5·2^23 + 127 shifted left by 23. For x in [−126, 126]. */
@@ -353,10 +448,185 @@ static inline __attribute__((always_inline)) void attend_blocks(
 }
 #endif
 
+
+#if defined(ATTEND_256)
+/*
+ * The same on AVX2 + FMA, as PanamaKernels.attendRows runs where the preferred float vectors are 256 bits: a group is
+ * 8 queries (an eighth of a 64-query block) and four groups, 32 queries, are scored together; every lane computes the
+ * same operations in the same order as the Java kernel on 256-bit vectors, so the results are the same bits. Four
+ * groups times four keys would be 16 accumulators and 4 broadcasts in AVX2's 16 registers: C scores two keys a step
+ * (8 accumulators), which changes no lane's operations (the 768-row build, n = 50, best of 300 calls on a busy
+ * machine: 136–143 µs with two keys a step, 135–138 with three, 165–169 with four, 141–180 with one).
+ * Like the Java kernel, it always scores all four groups of a tile: a tile lies within one 64-query block, whose
+ * padding is zero queries, and lanes past count are never stored.
+ */
+#define GROUP_256 8        /* queries a group: the lanes of a 256-bit float vector */
+#define KEYS_256 2         /* keys scored a step */
+
+/* exp2_in_range on 8 lanes: DeterministicMath.exp2InRange, operation for operation. */
+static inline __attribute__((always_inline)) __m256 exp2_in_range_256(__m256 x) {
+    const __m256 rounding = _mm256_set1_ps(12582912.0f + 127.0f);
+    __m256 shifted = _mm256_add_ps(x, rounding);
+    __m256 k = _mm256_sub_ps(shifted, rounding);
+    __m256 f = _mm256_sub_ps(x, k);
+    __m256 p = _mm256_set1_ps(1.535336188319500e-4f);
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.339887440266574e-3f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(9.618437357674640e-3f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(5.550332471162809e-2f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.402264791363012e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.931472028550421e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f));
+    __m256i exponent = _mm256_slli_epi32(_mm256_castps_si256(shifted), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(exponent));
+}
+
+/* DeterministicMath.exp2: for x ≤ 0; below −126 it gives 2^−126. */
+static inline __attribute__((always_inline)) __m256 exp2_deterministic_256(__m256 x) {
+    return exp2_in_range_256(_mm256_max_ps(x, _mm256_set1_ps(-126.0f)));
+}
+
+/*
+ * Head `head_index` of the four groups of the tile at `q` (component t of group b's queries at q[t·64 + b·8]): adds
+ * each group's readout for this head to readout[b]. scores [n][4][8].
+ */
+static inline __attribute__((always_inline)) void attend_head_256(
+        const float *q, int32_t d, int32_t dh, int32_t head_index, int32_t n, const float *keys, const float *u,
+        const float *null_k, float bound, float *scores, __m256 *readout) {
+    const int32_t head = head_index * dh;
+    const float *qh = q + (size_t) head * BLOCK;
+    __m256 max[TILE_BLOCKS];
+    for (int b = 0; b < TILE_BLOCKS; b++) {
+        max[b] = _mm256_set1_ps(-__builtin_inff());
+    }
+    int32_t m = 0;
+    /* Pass 1: scores, KEYS_256 keys a step. */
+    for (; m + KEYS_256 <= n; m += KEYS_256) {
+        __m256 s[TILE_BLOCKS][KEYS_256];
+        for (int b = 0; b < TILE_BLOCKS; b++) {
+            for (int k = 0; k < KEYS_256; k++) {
+                s[b][k] = _mm256_setzero_ps();
+            }
+        }
+        const float *key = keys + (size_t) m * d + head;
+        for (int32_t t = 0; t < dh; t++) {
+            __m256 kt[KEYS_256];
+            for (int k = 0; k < KEYS_256; k++) {
+                kt[k] = _mm256_broadcast_ss(key + (size_t) k * d + t);
+            }
+            for (int b = 0; b < TILE_BLOCKS; b++) {
+                __m256 qt = _mm256_loadu_ps(qh + (size_t) t * BLOCK + b * GROUP_256);
+                for (int k = 0; k < KEYS_256; k++) {
+                    s[b][k] = _mm256_fmadd_ps(qt, kt[k], s[b][k]);
+                }
+            }
+        }
+        for (int b = 0; b < TILE_BLOCKS; b++) {
+            for (int k = 0; k < KEYS_256; k++) {
+                _mm256_storeu_ps(scores + ((size_t) (m + k) * TILE_BLOCKS + b) * GROUP_256, s[b][k]);
+                max[b] = _mm256_max_ps(max[b], s[b][k]);
+            }
+        }
+    }
+    for (; m < n; m++) { /* remaining keys, one at a time */
+        __m256 s[TILE_BLOCKS];
+        for (int b = 0; b < TILE_BLOCKS; b++) {
+            s[b] = _mm256_setzero_ps();
+        }
+        const float *key = keys + (size_t) m * d + head;
+        for (int32_t t = 0; t < dh; t++) {
+            __m256 kt = _mm256_broadcast_ss(key + t);
+            for (int b = 0; b < TILE_BLOCKS; b++) {
+                s[b] = _mm256_fmadd_ps(_mm256_loadu_ps(qh + (size_t) t * BLOCK + b * GROUP_256), kt, s[b]);
+            }
+        }
+        for (int b = 0; b < TILE_BLOCKS; b++) {
+            _mm256_storeu_ps(scores + ((size_t) m * TILE_BLOCKS + b) * GROUP_256, s[b]);
+            max[b] = _mm256_max_ps(max[b], s[b]);
+        }
+    }
+    if (null_k == NULL && n == 0) {
+        return; /* no keys and no null key: the head adds nothing */
+    }
+    /* As attend_head: groups whose queries are all within the bound take 2^s with no max and no clamp. */
+    __m256 sum[TILE_BLOCKS], weighted[TILE_BLOCKS];
+    int in_range[TILE_BLOCKS];
+    for (int b = 0; b < TILE_BLOCKS; b++) {
+        __m256 norm_sq = _mm256_setzero_ps(), null_score = _mm256_setzero_ps();
+        for (int32_t t = 0; t < dh; t++) {
+            __m256 qt = _mm256_loadu_ps(qh + (size_t) t * BLOCK + b * GROUP_256);
+            norm_sq = _mm256_fmadd_ps(qt, qt, norm_sq);
+            if (null_k != NULL) {
+                null_score = _mm256_fmadd_ps(qt, _mm256_set1_ps(null_k[head + t]), null_score);
+            }
+        }
+        in_range[b] = _mm256_movemask_ps(_mm256_cmp_ps(norm_sq, _mm256_set1_ps(bound), _CMP_LE_OQ)) == 0xFF;
+        sum[b] = _mm256_setzero_ps();
+        weighted[b] = _mm256_setzero_ps();
+        if (null_k != NULL) {
+            if (in_range[b]) {
+                sum[b] = exp2_in_range_256(null_score);
+            } else {
+                max[b] = _mm256_max_ps(max[b], null_score);
+                sum[b] = exp2_deterministic_256(_mm256_sub_ps(null_score, max[b]));
+            }
+        }
+    }
+    /* Pass 2: weights, their sum and the u-weighted sum; the common case, every group in range, has its own loop. */
+    int all_in_range = in_range[0] & in_range[1] & in_range[2] & in_range[3];
+    if (all_in_range) {
+        for (m = 0; m < n; m++) {
+            __m256 um = _mm256_broadcast_ss(u + m);
+            for (int b = 0; b < TILE_BLOCKS; b++) {
+                __m256 e = exp2_in_range_256(_mm256_loadu_ps(scores + ((size_t) m * TILE_BLOCKS + b) * GROUP_256));
+                sum[b] = _mm256_add_ps(sum[b], e);
+                weighted[b] = _mm256_fmadd_ps(e, um, weighted[b]);
+            }
+        }
+    } else {
+        for (m = 0; m < n; m++) {
+            __m256 um = _mm256_broadcast_ss(u + m);
+            for (int b = 0; b < TILE_BLOCKS; b++) {
+                __m256 s = _mm256_loadu_ps(scores + ((size_t) m * TILE_BLOCKS + b) * GROUP_256);
+                __m256 e = in_range[b] ? exp2_in_range_256(s) : exp2_deterministic_256(_mm256_sub_ps(s, max[b]));
+                sum[b] = _mm256_add_ps(sum[b], e);
+                weighted[b] = _mm256_fmadd_ps(e, um, weighted[b]);
+            }
+        }
+    }
+    for (int b = 0; b < TILE_BLOCKS; b++) {
+        readout[b] = _mm256_add_ps(readout[b], _mm256_div_ps(weighted[b], sum[b]));
+    }
+}
+
+/* The tile of four groups from query first_query (a multiple of 32): every head, then the lanes below count out. */
+static void attend_tile_256(const float *queries_t, int32_t first_query, int32_t count, int32_t heads, int32_t dh,
+                            int32_t n, const float *keys, const float *u, int32_t u_stride, const float *null_k,
+                            const float *bounds, float *scores, float *out) {
+    const int32_t d = heads * dh;
+    const float *q = queries_t + (size_t) (first_query / BLOCK) * d * BLOCK + first_query % BLOCK;
+    __m256 readout[TILE_BLOCKS];
+    for (int b = 0; b < TILE_BLOCKS; b++) {
+        readout[b] = _mm256_setzero_ps();
+    }
+    for (int32_t j = 0; j < heads; j++) {
+        attend_head_256(q, d, dh, j, n, keys, u + (size_t) j * u_stride, null_k, bounds[j], scores, readout);
+    }
+    for (int b = 0; b < TILE_BLOCKS; b++) {
+        int32_t first = first_query + b * GROUP_256;
+        if (first + GROUP_256 <= count) {
+            _mm256_storeu_ps(out + first, readout[b]);
+        } else if (first < count) {
+            __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(count - first), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            _mm256_maskstore_ps(out + first, live, readout[b]);
+        }
+    }
+}
+#endif
+
 int32_t tarq_attend_rows(const float *queries_t, int32_t count, int32_t heads, int32_t head_dim, int32_t n,
                          const float *keys, const float *u, int32_t u_stride, const float *null_k,
                          const float *bounds, float *scores, float *out) {
-#if defined(__AVX512F__)
+#if defined(ATTEND_512)
     int32_t blocks = (count + GROUP - 1) / GROUP; /* groups of 16 queries; a tile is the four of one block */
     int32_t b = 0;
     for (; b + TILE_BLOCKS <= blocks; b += TILE_BLOCKS) {
@@ -367,6 +637,11 @@ int32_t tarq_attend_rows(const float *queries_t, int32_t count, int32_t heads, i
         case 2: attend_blocks(queries_t, b, 2, count, heads, head_dim, n, keys, u, u_stride, null_k, bounds, scores, out); break;
         case 1: attend_blocks(queries_t, b, 1, count, heads, head_dim, n, keys, u, u_stride, null_k, bounds, scores, out); break;
         default: break;
+    }
+    return 0;
+#elif defined(ATTEND_256)
+    for (int32_t first = 0; first < count; first += TILE_BLOCKS * GROUP_256) {
+        attend_tile_256(queries_t, first, count, heads, head_dim, n, keys, u, u_stride, null_k, bounds, scores, out);
     }
     return 0;
 #else

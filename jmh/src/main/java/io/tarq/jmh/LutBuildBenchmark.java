@@ -31,9 +31,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * one's dx-wide cross row X[l][k]: L·K·n·h·dx more multiply-adds. (The per-request U = V·valuesT before it, n·d·h·dx
  * multiply-adds, is not part of this benchmark, as the keys and u are not.) {@code NATIVE} has no cross kernel.
  *
- * <p>{@code NATIVE} is the same attention in C with AVX-512 intrinsics ({@code src/main/c/tarq_native.c}: the Panama
- * kernel's arithmetic, scored four query blocks at a time) on the same heap arrays through an FFM critical downcall.
- * {@code fmaPeak} is Java's in every {@code impl}.
+ * <p>{@code NATIVE} is the same attention in C with AVX-512 or, on AVX2-only machines, AVX2 + FMA intrinsics
+ * ({@code src/main/c/tarq_native.c}: the Panama kernel's arithmetic on vectors of the same width, scored four lane
+ * groups at a time) on the same heap arrays through an FFM critical downcall. {@code fmaPeak} is Java's in every
+ * {@code impl}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

@@ -29,6 +29,8 @@ public final class NativeKernels {
     // Bits of tarq_native_features(): what -march=native compiled on the build machine.
     private static final int U8_VBMI = 1;
     private static final int ATTEND = 4;
+    private static final int U8_AVX2 = 8;
+    private static final int ATTEND_16 = 16;
 
     // static final: the JIT treats the handles as constants and inlines the downcall stubs.
     private static final MethodHandle FEATURES;
@@ -65,9 +67,14 @@ public final class NativeKernels {
     /** The library and which paths its build compiled, for logs and test messages. */
     public static String description() {
         int features = features();
-        return "native (" + NativeLibrary.path() + "), uint8 tables "
-                + ((features & U8_VBMI) != 0 ? "in registers (AVX-512 VBMI)" : "read by scalar loads")
-                + ((features & ATTEND) != 0 ? ", attendRows on AVX-512F" : ", no attendRows (needs AVX-512F)");
+        String byteTables = (features & U8_VBMI) != 0 ? "in registers (AVX-512 VBMI)"
+                : (features & U8_AVX2) != 0 ? "in 16-entry sub-tables (AVX2 vpshufb)" : "read by scalar loads";
+        String attend = switch (attendRowsLanes()) {
+            case 16 -> ", attendRows on 16 lanes (AVX-512F)";
+            case 8 -> ", attendRows on 8 lanes (AVX2 + FMA)";
+            default -> ", no attendRows (needs AVX-512F, or AVX2 and FMA)";
+        };
+        return "native (" + NativeLibrary.path() + "), uint8 tables " + byteTables + attend;
     }
 
     /** Whether the uint8 scan was compiled with its tables in registers (the build machine has AVX-512 VBMI). */
@@ -75,9 +82,26 @@ public final class NativeKernels {
         return (features() & U8_VBMI) != 0;
     }
 
-    /** Whether {@link #attendRows} was compiled (the build machine has AVX-512F). */
+    /**
+     * Whether the uint8 scan was compiled with vpshufb lookups of 16-entry sub-tables (the build machine has AVX2 but
+     * not AVX-512 VBMI).
+     */
+    public static boolean byteTablesInSubTables() {
+        return (features() & U8_AVX2) != 0;
+    }
+
+    /** Whether {@link #attendRows} was compiled (the build machine has AVX-512F, or AVX2 and FMA). */
     public static boolean hasAttendRows() {
         return (features() & ATTEND) != 0;
+    }
+
+    /**
+     * The queries {@link #attendRows} computes a vector: 16 (AVX-512F), 8 (AVX2 + FMA), 0 when it was not compiled.
+     * Its results are the Panama kernel's bits where that kernel's float vectors have as many lanes.
+     */
+    public static int attendRowsLanes() {
+        int features = features();
+        return (features & ATTEND) == 0 ? 0 : (features & ATTEND_16) != 0 ? 16 : 8;
     }
 
     private static int features() {
@@ -153,8 +177,8 @@ public final class NativeKernels {
             throw rethrow(t);
         }
         if (status != 0) {
-            throw new UnsupportedOperationException("attendRows needs AVX-512F, which " + NativeLibrary.path()
-                    + " was not compiled for");
+            throw new UnsupportedOperationException("attendRows needs AVX-512F, or AVX2 and FMA, which "
+                    + NativeLibrary.path() + " was not compiled for");
         }
     }
 

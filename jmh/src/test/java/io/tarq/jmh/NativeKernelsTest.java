@@ -22,11 +22,12 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The C kernels against the Java ones on random inputs, over sizes around the lane counts (16 floats, 64 bytes):
- * both scans exactly (the uint8 sums are integers; the float scan adds the same entries in the same order), the LUT
- * build's attention within float rounding of the scalar specification and, where the Panama kernel runs on 512-bit
- * vectors, bit for bit equal to it (the C code performs the same operations lane for lane). The root seed is in
- * every failure; rerun with {@code -Dtarq.tests.seed=S}.
+ * The C kernels against the Java ones on random inputs, over sizes around the lane counts (8 and 16 floats, 32 and
+ * 64 bytes): both scans exactly (the uint8 sums are integers; the float scan adds the same entries in the same order),
+ * the LUT build's attention within float rounding of the scalar specification and, where the Panama kernel's float
+ * vectors have as many lanes as the C kernel's (16 on AVX-512F, 8 on AVX2), bit for bit equal to it (the C code
+ * performs the same operations lane for lane). The root seed is in every failure; rerun with
+ * {@code -Dtarq.tests.seed=S}.
  */
 class NativeKernelsTest {
     /**
@@ -84,11 +85,17 @@ class NativeKernelsTest {
 
     @Test
     void theLibraryIsBuiltForThisMachine() {
-        // gcc -march=native compiles the AVX-512 paths exactly where the CPU has them; the engine reads the same flags.
+        // gcc -march=native compiles the AVX-512 and AVX2 paths exactly where the CPU has them; the engine reads the
+        // same flags.
         String flags = cpuFlags();
-        assertEquals(flags.contains(" avx512vbmi ") && flags.contains(" avx512bw "), NativeKernels.byteTablesInRegisters(),
+        boolean vbmi = flags.contains(" avx512vbmi ") && flags.contains(" avx512bw ");
+        boolean avx2 = flags.contains(" avx2 ");
+        boolean avx512f = flags.contains(" avx512f ");
+        assertEquals(vbmi, NativeKernels.byteTablesInRegisters(), NativeKernels.description());
+        assertEquals(avx2 && !vbmi, NativeKernels.byteTablesInSubTables(), NativeKernels.description());
+        assertEquals(avx512f || avx2 && flags.contains(" fma "), NativeKernels.hasAttendRows(), NativeKernels.description());
+        assertEquals(avx512f ? 16 : NativeKernels.hasAttendRows() ? 8 : 0, NativeKernels.attendRowsLanes(),
                 NativeKernels.description());
-        assertEquals(flags.contains(" avx512f "), NativeKernels.hasAttendRows(), NativeKernels.description());
     }
 
     private static String cpuFlags() {
@@ -113,12 +120,15 @@ class NativeKernelsTest {
         }
     }
 
-    /** All codes 0, 127, 128 (the two lookups' border) or 255 = K−1, and tables at the uint16 sum's largest (8 × 255). */
+    /**
+     * All codes 0, 15, 16 (two 16-entry sub-tables' border), 127, 128 (the two 128-entry lookups' border), 240 or
+     * 255 = K−1, and tables at the uint16 sum's largest (8 × 255).
+     */
     @Test
     void lutScanU8Boundaries() {
         int count = 4099;
         int stride = (count + 63) & ~63;
-        for (int code : new int[] {0, 127, 128, 255}) {
+        for (int code : new int[] {0, 15, 16, 127, 128, 240, 255}) {
             for (int levels : new int[] {1, 3, 8}) {
                 byte[] codes = new byte[levels * stride];
                 Arrays.fill(codes, (byte) code);
@@ -179,9 +189,10 @@ class NativeKernelsTest {
     @ParameterizedTest
     @MethodSource("attentionShapes")
     void attendRowsMatchesTheJavaKernels(int n, int heads, int dh, boolean nullKey) {
-        assumeTrue(NativeKernels.hasAttendRows(), "this build has no tarq_attend_rows (needs AVX-512F)");
-        // Bit-for-bit with Panama only where Panama has the C code's lanes: 16 floats.
-        boolean panamaHas16Lanes = FloatVector.SPECIES_PREFERRED.length() == 16;
+        assumeTrue(NativeKernels.hasAttendRows(), "this build has no tarq_attend_rows (needs AVX-512F, or AVX2 and FMA)");
+        // Bit-for-bit with Panama only where Panama has the C code's lanes: 16 floats on AVX-512F, 8 on AVX2 (a JVM
+        // run with -XX:UseAVX=2 on an AVX-512 machine has 8 against C's 16).
+        boolean panamaHasTheCLanes = FloatVector.SPECIES_PREFERRED.length() == NativeKernels.attendRowsLanes();
         long seed = ROOT_SEED ^ (n * 131L + heads * 17L + dh + (nullKey ? 1 : 0));
         SplittableRandom random = new SplittableRandom(seed);
         int d = heads * dh;
@@ -191,8 +202,8 @@ class NativeKernelsTest {
         for (float u : keys.u) {
             bound = Math.max(bound, Math.abs(u));
         }
-        // 1 to 4 query blocks at a time, a partial last block, and the LUT build's 768 rows.
-        for (int count : new int[] {1, 15, 16, 17, 48, 63, 64, 65, 80, 129, 768}) {
+        // 1 to 4 lane groups at a time (8 or 16 queries each), a partial last group, and the LUT build's 768 rows.
+        for (int count : new int[] {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 80, 129, 768}) {
             float[] queries = gaussian(random, count * d, 0.5);
             for (int i = 16; i < count; i += 32) { // every other group: scores in the hundreds, the softmax with the max
                 System.arraycopy(gaussian(random, Math.min(16, count - i) * d, 40), 0, queries, i * d, Math.min(16, count - i) * d);
@@ -210,7 +221,7 @@ class NativeKernelsTest {
             for (int i = 0; i < count; i++) {
                 // The engine's bound for Panama against scalar: float rounding relative to the readout's size.
                 assertEquals(expected[i], actual[i], 2e-5 * (heads * bound + 1e-3), "query " + i + " of " + count + seed(seed));
-                if (panamaHas16Lanes) {
+                if (panamaHasTheCLanes) {
                     assertEquals(Float.floatToRawIntBits(panama[i]), Float.floatToRawIntBits(actual[i]),
                             "query " + i + " of " + count + ": C " + actual[i] + ", Panama " + panama[i] + seed(seed));
                 }
