@@ -125,11 +125,9 @@ static inline __attribute__((always_inline)) void scan_u8_vbmi(const uint8_t *co
  *   - the eight pairs' results by a tree of seven vpblendvb on the code's bits 5, 6, 7 (vpblendvb reads bit 7 of each
  *     mask byte: the code shifted left by 2, 1 and 0 bits puts bits 5, 6 and 7 there; a 16-bit shift's carry between
  *     bytes lands in bit 0, never read).
- * Measured on the AVX2-only AMD EPYC (L = 3, 5,000 candidates, best of 50 runs of a C loop on a busy machine; ns a
- * candidate): this 0.45–0.47; a blend for bit 4 too (fifteen vpblendvb) 0.50; bits 4 and 5 both by zeroing (four
- * indexes, three ORs a quad of sub-tables) 0.50; 64 candidates a step sharing the sub-table loads 0.47; one index a
- * sub-table that only its own codes leave below 0x80 (four instructions a sub-table) 0.83; vpgatherdd from the table
- * widened to int32 1.2; the scalar loop below 1.2–1.9.
+ * Of the forms timed on the AVX2-only AMD EPYC (L = 3, 5,000 candidates, a C loop), this was the fastest; a blend for
+ * bit 4 too, bits 4 and 5 both by zeroing, and 64 candidates a step were within 10% of it; one index a sub-table,
+ * vpgatherdd from the table widened to int32 and the scalar loop below were 1.8 to 4 times slower.
  * Widening as scan_u8_vbmi: an AND and a shift into even and odd candidates' uint16 sums, interleaved at the end.
  */
 static inline __attribute__((always_inline)) void scan_u8_avx2(const uint8_t *codes, int32_t stride, int32_t count,
@@ -455,8 +453,8 @@ static inline __attribute__((always_inline)) void attend_blocks(
  * 8 queries (an eighth of a 64-query block) and four groups, 32 queries, are scored together; every lane computes the
  * same operations in the same order as the Java kernel on 256-bit vectors, so the results are the same bits. Four
  * groups times four keys would be 16 accumulators and 4 broadcasts in AVX2's 16 registers: C scores two keys a step
- * (8 accumulators), which changes no lane's operations (the 768-row build, n = 50, best of 300 calls on a busy
- * machine: 136–143 µs with two keys a step, 135–138 with three, 165–169 with four, 141–180 with one).
+ * (8 accumulators), which changes no lane's operations; in a C loop over the 768-row build (n = 50) two and three
+ * keys a step were equally fast, four (spilling registers) a fifth slower.
  * Like the Java kernel, it always scores all four groups of a tile: a tile lies within one 64-query block, whose
  * padding is zero queries, and lanes past count are never stored.
  */
