@@ -16,12 +16,14 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The uint8 scan's forms for AVX2 ({@link U8ScanForms}) against the scalar loop and the engine's Panama kernel, per
  * candidate (all L levels), on the same data as {@link ScanBenchmark}. Every form runs in each fork, one after the
- * other, so that on a busy machine they are compared as ratios within one run.
+ * other, so that on a busy machine they are compared as ratios within one run. Each trial ends by checking the
+ * compiled form's sums against the scalar scan's: the unit tests mostly run the forms before C2 compiles them.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -58,6 +60,17 @@ public class U8ScanFormsBenchmark {
         sums = new short[stride];
         lutI32 = new int[levels * 256];
         indexes = new int[8];
+    }
+
+    @TearDown(Level.Trial)
+    public void checkSums() {
+        short[] expected = new short[stride];
+        ScalarKernels.INSTANCE.lutScanU8(codes, stride, CANDIDATES, levels, lutU8, expected);
+        for (int i = 0; i < CANDIDATES; i++) {
+            if (sums[i] != expected[i]) {
+                throw new IllegalStateException("candidate " + i + ": " + sums[i] + ", the scalar scan says " + expected[i]);
+            }
+        }
     }
 
     @Benchmark
