@@ -17,8 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
  * can be repeated on other hardware.
  *
  * <p>A 256-entry uint8 table does not fit one AVX2 lookup: {@code vpshufb} reads 16 entries (within each 128-bit
- * half), and a 256-bit {@code ByteVector.rearrange} reads 32, which C2 builds on AVX2 from two {@code vpshufb}, a
- * {@code vpermq} of the table, an add and a {@code vpblendvb}. So a level's table is split into sub-tables, every
+ * half), and a 256-bit {@code ByteVector.rearrange} reads 32, which C2 builds on AVX2 from a {@code vperm2i128}
+ * of the table, two {@code vpshufb}, an add and a {@code vpblendvb}. So a level's table is split into sub-tables, every
  * sub-table is looked up with the code's low bits, and a tree of blends on the code's high bits picks the entry.
  */
 public final class U8ScanForms {
@@ -72,7 +72,7 @@ public final class U8ScanForms {
 
     /**
      * {@link #select32} with the upper 16 entries widened after a {@code LongVector} rearrange that swaps the two
-     * 128-bit halves ({@code vpermq}), where {@code convertShape(…, 1)} slices the bytes (a 256-bit byte rearrange
+     * 128-bit halves (one {@code vpermd}), where {@code convertShape(…, 1)} slices the bytes (a 256-bit byte rearrange
      * and a blend).
      */
     public static void select32Swap(byte[] codes, int stride, int count, int levels, byte[] lutU8, short[] sums) {

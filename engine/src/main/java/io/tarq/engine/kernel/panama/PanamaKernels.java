@@ -26,7 +26,8 @@ import jdk.incubator.vector.VectorSpecies;
  * 64-byte registers and two-vector {@code selectFrom} ({@code vpermi2b}, AVX-512 VBMI) looks up 64 candidates per
  * level in two instructions. AVX2 has no byte permute across more than 32 entries: there the table is eight 32-byte
  * registers a level, each looked up by a 256-bit {@code selectFrom}, and blends on the code's top three bits pick
- * the entry (about twice as fast as scalar loads; {@code U8ScanFormsBenchmark} in the jmh module compares the forms).
+ * the entry (about 2.5 times as fast as scalar loads on an AVX2 EPYC; {@code U8ScanFormsBenchmark} in the jmh module
+ * compares this form with others).
  */
 public final class PanamaKernels implements KernelSupport, Kernels.Described {
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
@@ -34,8 +35,9 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
     private static final VectorSpecies<Short> SHORTS_512 = ShortVector.SPECIES_512;
     private static final VectorSpecies<Byte> BYTES_256 = ByteVector.SPECIES_256;
     private static final VectorSpecies<Short> SHORTS_256 = ShortVector.SPECIES_256;
-    // Swaps the 128-bit halves of a 256-bit vector (one vpermq): cheaper than convertShape(…, part 1), which slices
-    // the bytes with a 256-bit byte rearrange and a blend.
+    // Swaps the 128-bit halves of a 256-bit vector (C2 emits one vpermd), so that the upper 16 bytes widen like the
+    // lower 16. Fewer instructions than convertShape(…, part 1), which slices the bytes with a 256-bit byte rearrange
+    // (five instructions on AVX2) and a blend; the two forms measured alike within noise (U8ScanFormsBenchmark).
     private static final VectorShuffle<Long> SWAP_HALVES = VectorShuffle.fromValues(LongVector.SPECIES_256, 2, 3, 0, 1);
     private static final int FLOAT_LANES = FLOATS.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -881,8 +883,8 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
 
     /**
      * One step of the uint8 scan without VBMI: 32 candidates from {@code i}, all levels. A 256-bit byte
-     * {@code selectFrom} reads 32 entries (on AVX2, C2 builds it from two {@code vpshufb}, a {@code vpermq} of the
-     * table and a {@code vpblendvb}), so a level's table is eight 32-entry sub-tables, each looked up with the code's
+     * {@code selectFrom} reads 32 entries (on AVX2, C2 builds it from a {@code vperm2i128} of the table, two
+     * {@code vpshufb}, an add and a {@code vpblendvb}), so a level's table is eight 32-entry sub-tables, each looked up with the code's
      * low five bits (selectFrom wraps indices), and a tree of seven blends on bits 5, 6 and 7 picks the entry. A
      * method of its own, for the reason given at {@link #scanBlockU8}.
      */
