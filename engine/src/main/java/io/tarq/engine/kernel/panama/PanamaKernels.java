@@ -26,8 +26,8 @@ import jdk.incubator.vector.VectorSpecies;
  * 64-byte registers and two-vector {@code selectFrom} ({@code vpermi2b}, AVX-512 VBMI) looks up 64 candidates per
  * level in two instructions. AVX2 has no byte permute across more than 32 entries: there the table is eight 32-byte
  * registers a level, each looked up by a 256-bit {@code selectFrom}, and blends on the code's top three bits pick
- * the entry (about 2.5 times as fast as scalar loads on an AVX2 EPYC; {@code U8ScanFormsBenchmark} in the jmh module
- * compares this form with others).
+ * the entry (2.5 to 4 times as fast as scalar loads on a loaded AVX2 EPYC; {@code U8ScanFormsBenchmark} in the jmh
+ * module compares this form with others).
  */
 public final class PanamaKernels implements KernelSupport, Kernels.Described {
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
