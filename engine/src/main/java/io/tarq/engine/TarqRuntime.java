@@ -29,7 +29,8 @@ public final class TarqRuntime {
      * One line naming the kernels requests run on and why: {@code panama} with its vector width and byte-table path,
      * or {@code scalar} with the flag that would enable the vector kernels. The first call chooses the kernels.
      *
-     * @return a line for humans, for example {@code panama, 256-bit float vectors, uint8 tables read by scalar loads}
+     * @return a line for humans, for example
+     *         {@code panama, 256-bit float vectors, uint8 tables in registers (256-bit byte shuffles, no AVX-512 VBMI)}
      * @throws IllegalArgumentException if the {@code io.tarq.kernels} system property names no implementation
      * @throws IllegalStateException if that property forces the vector kernels where they cannot run
      */

@@ -434,7 +434,8 @@ class KernelEquivalenceTest {
         for (int levels = 1; levels <= 8; levels++) {
             long seed = ROOT_SEED ^ (count * 1009L + levels);
             SplittableRandom random = new SplittableRandom(seed);
-            int stride = (count + 63) & ~63;
+            // Rows longer than the count too: a level's codes start at l · stride, not at l · count.
+            int stride = ((count + 63) & ~63) + 64 * random.nextInt(3);
             byte[] codes = new byte[levels * stride];
             for (int i = 0; i < codes.length; i++) {
                 codes[i] = (byte) random.nextInt(256);
@@ -466,6 +467,43 @@ class KernelEquivalenceTest {
                 sums = assertScanU8Equal(codes, stride, count, levels, lut, code);
                 assertEquals(code * levels, Short.toUnsignedInt(sums[0]));
             }
+        }
+    }
+
+    /**
+     * Every code 0..255 at every level, shuffled over the candidates, against random tables with 0 and 255 planted:
+     * each of a level's sub-tables and each branch of the AVX2 form's blend tree is taken.
+     */
+    @ParameterizedTest
+    @MethodSource("sizes")
+    void lutScanU8EveryCode(int count) {
+        for (int levels = 1; levels <= 4; levels++) {
+            long seed = ROOT_SEED ^ (count * 3001L + levels);
+            SplittableRandom random = new SplittableRandom(seed);
+            int stride = ((count + 255) & ~63) + 64;
+            byte[] codes = new byte[levels * stride];
+            for (int l = 0; l < levels; l++) {
+                for (int i = 0; i < stride; i++) {
+                    codes[l * stride + i] = (byte) ((i + 17 * l) & 255);
+                }
+                for (int i = stride - 1; i > 0; i--) { // Fisher-Yates within the level's row
+                    int j = random.nextInt(i + 1);
+                    byte t = codes[l * stride + i];
+                    codes[l * stride + i] = codes[l * stride + j];
+                    codes[l * stride + j] = t;
+                }
+            }
+            byte[] lut = new byte[levels * 256];
+            random.nextBytes(lut);
+            for (int l = 0; l < levels; l++) {
+                lut[l * 256] = 0;
+                lut[l * 256 + 255] = (byte) 255;
+                lut[l * 256 + 128] = (byte) 255;
+                lut[l * 256 + 127] = 0;
+            }
+            // The whole padded row, so that every code is looked up, then the count asked for.
+            assertScanU8Equal(codes, stride, stride, levels, lut, seed);
+            assertScanU8Equal(codes, stride, count, levels, lut, seed);
         }
     }
 
@@ -512,5 +550,8 @@ class KernelEquivalenceTest {
         boolean avx2Only = java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().contains("-XX:UseAVX=2");
         io.tarq.engine.kernel.panama.PanamaKernels p = (io.tarq.engine.kernel.panama.PanamaKernels) panama;
         assertEquals(!avx2Only && CpuFeatures.cpuFlag("avx512vbmi"), p.byteTablesInRegisters(), p.description());
+        // Panama runs only with vectors of 256 bits or more, so without VBMI the scan takes the 256-bit shuffle form.
+        assertEquals(!p.byteTablesInRegisters(), p.byteTablesShuffled(), p.description());
+        assertTrue(p.description().contains("uint8 tables in registers"), p.description());
     }
 }

@@ -9,10 +9,12 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -22,17 +24,26 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Hardware facts behind the choices (measured on AMD Zen 5, docs/benchmarks.md): a small float table is as fast
  * read by scalar loads as by AVX-512 gathers, so the float-table scan stays scalar; a 256-entry uint8 table fits four
  * 64-byte registers and two-vector {@code selectFrom} ({@code vpermi2b}, AVX-512 VBMI) looks up 64 candidates per
- * level in two instructions, so that scan is vectorized where VBMI exists and scalar elsewhere (AVX2 has no byte
- * permute across 128 entries).
+ * level in two instructions. AVX2 has no byte permute across more than 32 entries: there the table is eight 32-byte
+ * registers a level, each looked up by a 256-bit {@code selectFrom}, and blends on the code's top three bits pick
+ * the entry (2.5 to 4 times as fast as scalar loads on a loaded AVX2 EPYC; {@code U8ScanFormsBenchmark} in the jmh
+ * module compares this form with others).
  */
 public final class PanamaKernels implements KernelSupport, Kernels.Described {
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Byte> BYTES_512 = ByteVector.SPECIES_512;
     private static final VectorSpecies<Short> SHORTS_512 = ShortVector.SPECIES_512;
+    private static final VectorSpecies<Byte> BYTES_256 = ByteVector.SPECIES_256;
+    private static final VectorSpecies<Short> SHORTS_256 = ShortVector.SPECIES_256;
+    // Swaps the 128-bit halves of a 256-bit vector (C2 emits one vpermd), so that the upper 16 bytes widen like the
+    // lower 16. Fewer instructions than convertShape(…, part 1), which slices the bytes with a 256-bit byte rearrange
+    // (five instructions on AVX2) and a blend; the two forms measured alike within noise (U8ScanFormsBenchmark).
+    private static final VectorShuffle<Long> SWAP_HALVES = VectorShuffle.fromValues(LongVector.SPECIES_256, 2, 3, 0, 1);
     private static final int FLOAT_LANES = FLOATS.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private final boolean byteTablesInRegisters;
+    private final boolean byteTablesShuffled;
 
     /**
      * Creates the kernels for this machine's preferred vector width; {@link Kernels} calls it by reflection, once.
@@ -45,6 +56,7 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                     + " bits wide here; the Vector API kernels need 256 or more");
         }
         byteTablesInRegisters = FLOATS.vectorBitSize() >= 512 && CpuFeatures.hasAvx512Vbmi();
+        byteTablesShuffled = !byteTablesInRegisters && VectorShape.largestShapeFor(byte.class).vectorBitSize() >= 256;
     }
 
     @Override
@@ -55,16 +67,29 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
     @Override
     public String description() {
         return "panama, " + FLOATS.vectorBitSize() + "-bit float vectors, uint8 tables "
-                + (byteTablesInRegisters ? "in registers (AVX-512 VBMI)" : "read by scalar loads (no AVX-512 VBMI)");
+                + (byteTablesInRegisters ? "in registers (AVX-512 VBMI)"
+                : byteTablesShuffled ? "in registers (256-bit byte shuffles, no AVX-512 VBMI)"
+                : "read by scalar loads (no 256-bit byte vectors)");
     }
 
     /**
-     * Returns whether the uint8 scan keeps its tables in registers or falls back to scalar loads.
+     * Returns whether the uint8 scan looks its tables up with two-vector byte permutes ({@code vpermi2b}).
      *
      * @return true with 512-bit vectors and AVX-512 VBMI
      */
     public boolean byteTablesInRegisters() {
         return byteTablesInRegisters;
+    }
+
+    /**
+     * Returns whether the uint8 scan, lacking {@code vpermi2b}, looks its tables up with 256-bit byte shuffles
+     * (eight 32-entry sub-tables a level); when neither this nor {@link #byteTablesInRegisters()} holds, it reads
+     * the tables with scalar loads.
+     *
+     * @return true without AVX-512 VBMI when the JIT has 256-bit byte vectors (AVX2)
+     */
+    public boolean byteTablesShuffled() {
+        return byteTablesShuffled;
     }
 
     @Override
@@ -833,7 +858,14 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
     @Override
     public void lutScanU8(byte[] codes, int stride, int count, int levels, byte[] lutU8, short[] sums) {
         if (!byteTablesInRegisters) {
-            ScalarKernels.INSTANCE.lutScanU8(codes, stride, count, levels, lutU8, sums);
+            if (byteTablesShuffled) {
+                int lanes = BYTES_256.length(); // 32 candidates a step
+                for (int i = 0; i < count; i += lanes) {
+                    shuffleBlockU8(codes, stride, i, levels, lutU8, sums);
+                }
+            } else {
+                ScalarKernels.INSTANCE.lutScanU8(codes, stride, count, levels, lutU8, sums);
+            }
             return;
         }
         if (levels == 3) {
@@ -903,5 +935,41 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         }
         low.intoArray(sums, i);
         high.intoArray(sums, i + SHORTS_512.length());
+    }
+
+    /**
+     * One step of the uint8 scan without VBMI: 32 candidates from {@code i}, all levels. A 256-bit byte
+     * {@code selectFrom} reads 32 entries (on AVX2, C2 builds it from a {@code vperm2i128} of the table, two
+     * {@code vpshufb}, an add and a {@code vpblendvb}), so a level's table is eight 32-entry sub-tables, each looked up with the code's
+     * low five bits (selectFrom wraps indices), and a tree of seven blends on bits 5, 6 and 7 picks the entry. A
+     * method of its own, for the reason given at {@link #scanBlockU8}.
+     */
+    private static void shuffleBlockU8(byte[] codes, int stride, int i, int levels, byte[] lutU8, short[] sums) {
+        // Candidates in lanes; uint16 sums in two vectors of 16 lanes (candidates i..i+15, i+16..i+31).
+        ShortVector low = ShortVector.zero(SHORTS_256);
+        ShortVector high = ShortVector.zero(SHORTS_256);
+        for (int l = 0; l < levels; l++) {
+            int table = l * 256;
+            ByteVector code = ByteVector.fromArray(BYTES_256, codes, l * stride + i);
+            // Bits 6 and 5 moved to the sign bit by adding the code to itself: AVX2 has no byte shift.
+            ByteVector twice = code.add(code);
+            VectorMask<Byte> bit7 = code.compare(VectorOperators.LT, (byte) 0);
+            VectorMask<Byte> bit6 = twice.compare(VectorOperators.LT, (byte) 0);
+            VectorMask<Byte> bit5 = twice.add(twice).compare(VectorOperators.LT, (byte) 0);
+            ByteVector e0 = code.selectFrom(ByteVector.fromArray(BYTES_256, lutU8, table))
+                    .blend(code.selectFrom(ByteVector.fromArray(BYTES_256, lutU8, table + 32)), bit5);
+            ByteVector e1 = code.selectFrom(ByteVector.fromArray(BYTES_256, lutU8, table + 64))
+                    .blend(code.selectFrom(ByteVector.fromArray(BYTES_256, lutU8, table + 96)), bit5);
+            ByteVector e2 = code.selectFrom(ByteVector.fromArray(BYTES_256, lutU8, table + 128))
+                    .blend(code.selectFrom(ByteVector.fromArray(BYTES_256, lutU8, table + 160)), bit5);
+            ByteVector e3 = code.selectFrom(ByteVector.fromArray(BYTES_256, lutU8, table + 192))
+                    .blend(code.selectFrom(ByteVector.fromArray(BYTES_256, lutU8, table + 224)), bit5);
+            ByteVector entry = e0.blend(e1, bit6).blend(e2.blend(e3, bit6), bit7);
+            ByteVector upperHalf = entry.reinterpretAsLongs().rearrange(SWAP_HALVES).reinterpretAsBytes();
+            low = low.add((ShortVector) entry.convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_256, 0));
+            high = high.add((ShortVector) upperHalf.convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_256, 0));
+        }
+        low.intoArray(sums, i);
+        high.intoArray(sums, i + SHORTS_256.length());
     }
 }
