@@ -27,7 +27,7 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <ul>
  *   <li>{@code LINE}: one random 64-byte line of the row table, all loads independent (the random-access throughput);
- *   <li>{@code SLOT}: the id index's slot alone (16 bytes of a table of 2 × capacity longs, {@code IdIndex}'s size);
+ *   <li>{@code SLOT}: the id index's slot alone (16 bytes of a {@code long[]} of 2 × capacity, as {@code IdIndex});
  *   <li>{@code SLOT_FLOAT_ROW}: every slot of the batch first, then each candidate's float row (d_v = 64: 256 bytes,
  *       four lines): TT's id path with {@code item.vec};
  *   <li>{@code SLOT_BYTE_ROW}: the same with a 64-byte row (one line): TT's id path with the 8-bit copy;
@@ -61,7 +61,7 @@ public class MemoryFloorBenchmark {
     private MemorySegment rows;      // [N][rowBytes]
     private MemorySegment crossRows; // [N][64], only for SLOT_BYTE_ROW_CROSS_ROW
     private long rowBytes;
-    private long[] slots;            // id at 2s, row + 1 at 2s + 1: one line a lookup, as IdIndex
+    private long[] slots;            // as IdIndex: id at 2s, row + 1 at 2s + 1
     private int[][] slotOf;          // [BATCHES][BATCH] the slot each candidate's id hashes to
     private int[][] rowOf;           // [BATCHES][BATCH] a uniform random row
     private final int[] resolved = new int[BATCH];
