@@ -1,47 +1,36 @@
 package io.tarq.layout;
 
 import io.tarq.layout.safetensors.TensorView;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 
 /**
  * External int64 id → row, for the thousands of candidate ids a request resolves.
  *
- * <p>Open addressing over 64-byte buckets of four 16-byte slots, each holding an id and {@code row + 1} (0 marks an
- * empty slot), aligned to cache lines off the heap. A lookup reads its home bucket's four slots, one cache line, and
- * picks the match without a branch; it goes on to the next bucket only when the home bucket is full and does not
- * hold the id, which few ids do (3.5% of 1M ids). That is the point of the buckets: with linear probing over single
- * slots, a quarter to a half of the ids sit past their home slot (24% of 1M ids), and each of those mispredicts a
- * branch that waits on a cache miss, so the lookups of a request stop overlapping (see docs/benchmarks.md). Capacity is the power of
- * two at or above 1.5 × N slots, so the load is at most 2/3. Memory: 16 bytes a slot, 24 to 43 bytes an id.
+ * <p>Open addressing with linear probing in one {@code long[]}: slot s holds the id at {@code 2s} and
+ * {@code row + 1} at {@code 2s + 1} (0 marks an empty slot). Keeping id and row side by side means a lookup that
+ * hits costs one cache miss, not two. Capacity is the power of two at or above 1.5 × N, so the load is at most 2/3
+ * and probes stay short. Memory: 16 bytes a slot, 24 to 43 bytes an id.
  *
  * <p>A row needs 31 bits of its long, so the high 32 bits carry an optional <em>payload</em> per id, fixed at build
  * time: whatever a caller wants to arrive with the row at no extra cache miss (the engine keeps a candidate's L ≤ 4
  * codes there, see {@link TarqModelFile#itemIndex()}).
  *
  * <p>Built once at open time from the file's id tensor (nothing is stored in the file, so every producer writes the
- * same tensors); immutable afterwards, so any number of threads may read it. The buckets live in an automatic arena:
- * the garbage collector frees them with the index, so no lookup can reach freed memory.
+ * same tensors); immutable afterwards, so any number of threads may read it.
  */
 public final class IdIndex {
     /** What {@link #row(long)} returns for an id not in the index. */
     public static final int MISSING = -1;
-    /** The most ids one index holds (capacity ≤ 2^29 slots). */
+    /** The most ids one index holds: 2 × capacity longs (capacity ≤ 2^29) must fit in one Java array. */
     public static final int MAX_IDS = (1 << 29) / 3 * 2;
 
-    private static final ValueLayout.OfLong SLOT_LONG = ValueLayout.JAVA_LONG;
-    private static final int SLOTS_PER_BUCKET = 4;
-    private static final long BUCKET_BYTES = 64;
-
-    private final MemorySegment buckets; // [capacity / 4][4] × (id, payload << 32 | row + 1)
-    private final long mask;             // buckets - 1
+    private final long[] slots;
+    private final int mask;
     private final int size;
 
-    private IdIndex(MemorySegment buckets, int size) {
-        this.buckets = buckets;
-        this.mask = buckets.byteSize() / BUCKET_BYTES - 1;
+    private IdIndex(long[] slots, int size) {
+        this.slots = slots;
+        this.mask = slots.length / 2 - 1;
         this.size = size;
     }
 
@@ -81,35 +70,23 @@ public final class IdIndex {
         if (payloads != null && payloads.length != n) {
             throw new IllegalArgumentException(payloads.length + " payloads for " + n + " ids");
         }
-        long capacity = Long.highestOneBit(Math.max(2 * SLOTS_PER_BUCKET, n + n / 2 + 1) - 1) << 1;
-        MemorySegment buckets = Arena.ofAuto().allocate(capacity * 16, BUCKET_BYTES); // zeroed: every slot empty
-        long mask = capacity / SLOTS_PER_BUCKET - 1;
+        int capacity = Integer.highestOneBit(Math.max(2, n + n / 2 + 1) - 1) << 1;
+        long[] slots = new long[2 * capacity];
+        int mask = capacity - 1;
         for (int row = 0; row < n; row++) {
             long id = ids.getLong(row);
-            long offset = freeSlot(file, ids.name(), buckets, mask, id, row);
-            buckets.set(SLOT_LONG, offset, id);
-            buckets.set(SLOT_LONG, offset + 8, (payloads == null ? 0L : (long) payloads[row] << 32) | (row + 1L));
-        }
-        return new IdIndex(buckets, n);
-    }
-
-    /** The byte offset of the first empty slot on id's probe path; refuses an id already on it. */
-    private static long freeSlot(Path file, String tensor, MemorySegment buckets, long mask, long id, int row)
-            throws ModelFormatException {
-        long b = bucket(id, mask);
-        while (true) {
-            for (long offset = b * BUCKET_BYTES, end = offset + BUCKET_BYTES; offset < end; offset += 16) {
-                long entry = buckets.get(SLOT_LONG, offset + 8);
-                if (entry == 0) {
-                    return offset;
+            int s = slot(id, mask);
+            while (slots[2 * s + 1] != 0) {
+                if (slots[2 * s] == id) {
+                    throw ModelFormatException.ofTensor(file, ids.name(), "id " + id + " appears twice, at rows "
+                            + rowOf(slots[2 * s + 1]) + " and " + row);
                 }
-                if (buckets.get(SLOT_LONG, offset) == id) {
-                    throw ModelFormatException.ofTensor(file, tensor, "id " + id + " appears twice, at rows "
-                            + rowOf(entry) + " and " + row);
-                }
+                s = (s + 1) & mask;
             }
-            b = (b + 1) & mask;
+            slots[2 * s] = id;
+            slots[2 * s + 1] = (payloads == null ? 0L : (long) payloads[row] << 32) | (row + 1L);
         }
+        return new IdIndex(slots, n);
     }
 
     /**
@@ -124,23 +101,14 @@ public final class IdIndex {
 
     /** The slot value of {@code id}: payload in the high 32 bits, row + 1 in the low ones; 0 when it is missing. */
     private long entry(long id) {
-        MemorySegment buckets = this.buckets;
-        long b = bucket(id, mask);
+        long[] slots = this.slots;
+        int s = slot(id, mask);
         while (true) {
-            long base = b * BUCKET_BYTES;
-            long e0 = buckets.get(SLOT_LONG, base + 8), e1 = buckets.get(SLOT_LONG, base + 24);
-            long e2 = buckets.get(SLOT_LONG, base + 40), e3 = buckets.get(SLOT_LONG, base + 56);
-            // At most one slot holds the id with a nonzero entry; an empty slot (id 0, entry 0) adds nothing, even
-            // when the id looked up is 0.
-            long entry = (buckets.get(SLOT_LONG, base) == id ? e0 : 0)
-                    | (buckets.get(SLOT_LONG, base + 16) == id ? e1 : 0)
-                    | (buckets.get(SLOT_LONG, base + 32) == id ? e2 : 0)
-                    | (buckets.get(SLOT_LONG, base + 48) == id ? e3 : 0);
-            // Slots fill in order and never empty, so a bucket with a free last slot never sent an id further.
-            if (entry != 0 || e3 == 0) {
+            long entry = slots[2 * s + 1];
+            if (entry == 0 || slots[2 * s] == id) {
                 return entry;
             }
-            b = (b + 1) & mask;
+            s = (s + 1) & mask;
         }
     }
 
@@ -151,7 +119,8 @@ public final class IdIndex {
 
     /**
      * Resolves {@code count} ids from {@code ids[from..]} into {@code rows[0..count)}, {@link #MISSING} for unknown
-     * ones; returns how many were missing. Allocates nothing.
+     * ones; returns how many were missing. (A two-pass variant that first loads every home slot of a chunk, to keep
+     * more cache misses in flight, measured no faster on this hardware: see docs/benchmarks.md.) Allocates nothing.
      *
      * @param ids   the ids to resolve
      * @param from  index in {@code ids} of the first one
@@ -205,20 +174,20 @@ public final class IdIndex {
     }
 
     /**
-     * Returns the bytes the table holds (off the heap).
+     * Returns the heap bytes the table holds.
      *
      * @return 16 bytes a slot
      */
     public long byteSize() {
-        return buckets.byteSize();
+        return 8L * slots.length;
     }
 
     /** Stafford's variant 13 of the MurmurHash3 finalizer: sequential ids spread over all slots. */
-    private static long bucket(long id, long mask) {
+    private static int slot(long id, int mask) {
         long z = id;
         z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
         z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
         z = z ^ (z >>> 31);
-        return z & mask;
+        return (int) z & mask;
     }
 }
