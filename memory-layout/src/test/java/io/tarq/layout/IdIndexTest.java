@@ -91,6 +91,40 @@ class IdIndexTest {
         assertTrue(index.byteSize() >= 16L * n * 3 / 2, "load factor at most 2/3");
     }
 
+    /**
+     * Tiny tables filled to their limit: probe chains run past the end of the table and wrap to its start, and ids
+     * that are absent must walk the same chains to their end.
+     */
+    @Test
+    void fullTablesWrapAround() throws IOException {
+        SplittableRandom random = new SplittableRandom(42);
+        for (int trial = 0; trial < 300; trial++) {
+            int n = 1 + random.nextInt(42);
+            long[] ids = random.longs(n * 4L).distinct().limit(n).toArray();
+            if (ids.length < n) {
+                continue;
+            }
+            int[] payloads = random.ints(n).toArray();
+            IdIndex index = index(ids, payloads);
+            int[] rows = new int[n];
+            int[] got = new int[n];
+            assertEquals(0, index.rows(ids, 0, n, rows, got));
+            for (int row = 0; row < n; row++) {
+                assertEquals(row, rows[row], "trial " + trial + ", id " + ids[row]);
+                assertEquals(payloads[row], got[row], "trial " + trial + ", id " + ids[row]);
+            }
+            for (int i = 0; i < 200; i++) {
+                long absent = random.nextLong();
+                if (Arrays.stream(ids).noneMatch(id -> id == absent)) {
+                    assertEquals(IdIndex.MISSING, index.row(absent), "trial " + trial);
+                }
+            }
+            if (Arrays.stream(ids).noneMatch(id -> id == 0)) {
+                assertEquals(IdIndex.MISSING, index.row(0L), "id 0 is not an empty slot's id");
+            }
+        }
+    }
+
     @Test
     void batchLookupCountsMissingIds() throws IOException {
         IdIndex index = index(new long[] {10, 20, 30});
@@ -146,6 +180,15 @@ class IdIndexTest {
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> index(new long[] {1, 2, 3, 2}));
         assertEquals("tensor ids", e.subject());
         assertEquals("id 2 appears twice, at rows 1 and 3", e.fault());
+    }
+
+    @Test
+    void idZeroIsAnIdLikeAnyOther() throws IOException {
+        IdIndex index = index(new long[] {5, 0, -1});
+        assertEquals(1, index.row(0));
+        assertEquals(0, index.row(5));
+        assertEquals(2, index.row(-1));
+        assertEquals(IdIndex.MISSING, index.row(1));
     }
 
     @Test
