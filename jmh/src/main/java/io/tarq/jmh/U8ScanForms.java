@@ -2,11 +2,9 @@ package io.tarq.jmh;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -28,7 +26,6 @@ public final class U8ScanForms {
     private static final VectorSpecies<Short> SHORTS_256 = ShortVector.SPECIES_256;
     private static final VectorSpecies<Short> SHORTS_128 = ShortVector.SPECIES_128;
     private static final VectorSpecies<Integer> INTS_256 = IntVector.SPECIES_256;
-    private static final VectorShuffle<Long> SWAP_HALVES = VectorShuffle.fromValues(LongVector.SPECIES_256, 2, 3, 0, 1);
 
     private U8ScanForms() {
     }
@@ -65,44 +62,6 @@ public final class U8ScanForms {
             ByteVector entry = e0.blend(e1, bit6).blend(e2.blend(e3, bit6), bit7);
             low = low.add((ShortVector) entry.convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_256, 0));
             high = high.add((ShortVector) entry.convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_256, 1));
-        }
-        low.intoArray(sums, i);
-        high.intoArray(sums, i + SHORTS_256.length());
-    }
-
-    /**
-     * {@link #select32} with the upper 16 entries widened after a {@code LongVector} rearrange that swaps the two
-     * 128-bit halves (one {@code vpermd}), where {@code convertShape(…, 1)} slices the bytes (a 256-bit byte rearrange
-     * and a blend).
-     */
-    public static void select32Swap(byte[] codes, int stride, int count, int levels, byte[] lutU8, short[] sums) {
-        for (int i = 0; i < count; i += BYTES_256.length()) {
-            select32SwapBlock(codes, stride, i, levels, lutU8, sums);
-        }
-    }
-
-    private static void select32SwapBlock(byte[] codes, int stride, int i, int levels, byte[] lutU8, short[] sums) {
-        ShortVector low = ShortVector.zero(SHORTS_256);
-        ShortVector high = ShortVector.zero(SHORTS_256);
-        for (int l = 0; l < levels; l++) {
-            int table = l * 256;
-            ByteVector code = ByteVector.fromArray(BYTES_256, codes, l * stride + i);
-            ByteVector twice = code.add(code);
-            VectorMask<Byte> bit7 = code.compare(VectorOperators.LT, (byte) 0);
-            VectorMask<Byte> bit6 = twice.compare(VectorOperators.LT, (byte) 0);
-            VectorMask<Byte> bit5 = twice.add(twice).compare(VectorOperators.LT, (byte) 0);
-            ByteVector e0 = code.selectFrom(ByteVector.fromArray(BYTES_256, lutU8, table))
-                    .blend(code.selectFrom(ByteVector.fromArray(BYTES_256, lutU8, table + 32)), bit5);
-            ByteVector e1 = code.selectFrom(ByteVector.fromArray(BYTES_256, lutU8, table + 64))
-                    .blend(code.selectFrom(ByteVector.fromArray(BYTES_256, lutU8, table + 96)), bit5);
-            ByteVector e2 = code.selectFrom(ByteVector.fromArray(BYTES_256, lutU8, table + 128))
-                    .blend(code.selectFrom(ByteVector.fromArray(BYTES_256, lutU8, table + 160)), bit5);
-            ByteVector e3 = code.selectFrom(ByteVector.fromArray(BYTES_256, lutU8, table + 192))
-                    .blend(code.selectFrom(ByteVector.fromArray(BYTES_256, lutU8, table + 224)), bit5);
-            ByteVector entry = e0.blend(e1, bit6).blend(e2.blend(e3, bit6), bit7);
-            ByteVector swapped = entry.reinterpretAsLongs().rearrange(SWAP_HALVES).reinterpretAsBytes();
-            low = low.add((ShortVector) entry.convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_256, 0));
-            high = high.add((ShortVector) swapped.convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS_256, 0));
         }
         low.intoArray(sums, i);
         high.intoArray(sums, i + SHORTS_256.length());

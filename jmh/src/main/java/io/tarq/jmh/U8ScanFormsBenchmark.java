@@ -97,13 +97,6 @@ public class U8ScanFormsBenchmark {
 
     @Benchmark
     @OperationsPerInvocation(CANDIDATES)
-    public short[] select32Swap() {
-        U8ScanForms.select32Swap(codes, stride, CANDIDATES, levels, lutU8, sums);
-        return sums;
-    }
-
-    @Benchmark
-    @OperationsPerInvocation(CANDIDATES)
     public short[] select16() {
         U8ScanForms.select16(codes, stride, CANDIDATES, levels, lutU8, sums);
         return sums;

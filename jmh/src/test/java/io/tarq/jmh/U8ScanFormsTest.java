@@ -26,7 +26,6 @@ class U8ScanFormsTest {
 
     private static final Form[] FORMS = {
         U8ScanForms::select32,
-        U8ScanForms::select32Swap,
         U8ScanForms::select16,
         (codes, stride, count, levels, lut, sums) ->
                 U8ScanForms.gatherI32(codes, stride, count, levels, lut, sums, new int[levels * 256], INTS_SCRATCH),

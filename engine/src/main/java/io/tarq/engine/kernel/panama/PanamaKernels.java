@@ -26,8 +26,8 @@ import jdk.incubator.vector.VectorSpecies;
  * 64-byte registers and two-vector {@code selectFrom} ({@code vpermi2b}, AVX-512 VBMI) looks up 64 candidates per
  * level in two instructions. AVX2 has no byte permute across more than 32 entries: there the table is eight 32-byte
  * registers a level, each looked up by a 256-bit {@code selectFrom}, and blends on the code's top three bits pick
- * the entry (2.5 to 4 times as fast as scalar loads on a loaded AVX2 EPYC; {@code U8ScanFormsBenchmark} in the jmh
- * module compares this form with others).
+ * the entry (2.8 times as fast as scalar loads on the AVX2 EPYC; {@code U8ScanFormsBenchmark} in the jmh module
+ * compares this kernel with other forms).
  */
 public final class PanamaKernels implements KernelSupport, Kernels.Described {
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
@@ -37,7 +37,7 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
     private static final VectorSpecies<Short> SHORTS_256 = ShortVector.SPECIES_256;
     // Swaps the 128-bit halves of a 256-bit vector (C2 emits one vpermd), so that the upper 16 bytes widen like the
     // lower 16. Fewer instructions than convertShape(…, part 1), which slices the bytes with a 256-bit byte rearrange
-    // (five instructions on AVX2) and a blend; the two forms measured alike within noise (U8ScanFormsBenchmark).
+    // (five instructions on AVX2) and a blend (U8ScanFormsBenchmark: this kernel, panama, against select32).
     private static final VectorShuffle<Long> SWAP_HALVES = VectorShuffle.fromValues(LongVector.SPECIES_256, 2, 3, 0, 1);
     private static final int FLOAT_LANES = FLOATS.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
