@@ -213,7 +213,13 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         // (TwoTowerScanBenchmark, requestCount = 2048; docs/benchmarks.md).
         int vectorEnd = FLOATS.loopBound(dim);
         long rowBytes = 4L * dim;
-        for (int i = 0; i < count; i++) {
+        int i = 0;
+        if (vectorEnd == dim) { // eight rows a step, their eight reductions done together
+            for (; i <= count - GROUP; i += GROUP) {
+                dotGroup(vec, rowBytes, dim, rows, i, u, scale, shift, out);
+            }
+        }
+        for (; i < count; i++) {
             long base = rows[i] * rowBytes;
             FloatVector acc = FloatVector.zero(FLOATS);
             for (int j = 0; j < vectorEnd; j += FLOAT_LANES) {
@@ -224,6 +230,51 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                 dot += u[j] * vec.get(io.tarq.layout.Layouts.F32, base + 4L * j);
             }
             out[i] = scale * dot + shift;
+        }
+    }
+
+    /**
+     * out[i..i+8) = scale · ⟨row, u⟩ + shift for rows[i..i+8), each row {@code rowBytes} apart and its first
+     * {@code dim} floats (whole vectors) dotted. Eight rows a step: their loads issue together, and their eight
+     * reductions are done as one ({@link DeterministicMath#sums}), the same bits as eight {@code sum}s.
+     */
+    private static void dotGroup(MemorySegment vec, long rowBytes, int dim, int[] rows, int i, float[] u, float scale,
+                                 float shift, float[] out) {
+        long b0 = rows[i] * rowBytes, b1 = rows[i + 1] * rowBytes, b2 = rows[i + 2] * rowBytes,
+                b3 = rows[i + 3] * rowBytes, b4 = rows[i + 4] * rowBytes, b5 = rows[i + 5] * rowBytes,
+                b6 = rows[i + 6] * rowBytes, b7 = rows[i + 7] * rowBytes;
+        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int j = 0; j < dim; j += FLOAT_LANES) {
+            FloatVector uj = FloatVector.fromArray(FLOATS, u, j);
+            long at = 4L * j;
+            a0 = FloatVector.fromMemorySegment(FLOATS, vec, b0 + at, LE).fma(uj, a0);
+            a1 = FloatVector.fromMemorySegment(FLOATS, vec, b1 + at, LE).fma(uj, a1);
+            a2 = FloatVector.fromMemorySegment(FLOATS, vec, b2 + at, LE).fma(uj, a2);
+            a3 = FloatVector.fromMemorySegment(FLOATS, vec, b3 + at, LE).fma(uj, a3);
+            a4 = FloatVector.fromMemorySegment(FLOATS, vec, b4 + at, LE).fma(uj, a4);
+            a5 = FloatVector.fromMemorySegment(FLOATS, vec, b5 + at, LE).fma(uj, a5);
+            a6 = FloatVector.fromMemorySegment(FLOATS, vec, b6 + at, LE).fma(uj, a6);
+            a7 = FloatVector.fromMemorySegment(FLOATS, vec, b7 + at, LE).fma(uj, a7);
+        }
+        storeGroup(DeterministicMath.sums(a0, a1, a2, a3, a4, a5, a6, a7), scale, shift, out, i);
+    }
+
+    /**
+     * Candidates whose dot products {@link #dotRows} and {@link #dotRowsCross} reduce together. (Not dotRowsSq8: eight
+     * rows' byte-to-float conversions and the merged reduction pass C2's node budget for one method, and the
+     * reduction's vectors are then boxed, 32 bytes a candidate.)
+     */
+    private static final int GROUP = DeterministicMath.GROUP;
+    /** The lanes of one group's results: all of an 8-lane vector, half of a 16-lane one. */
+    private static final VectorMask<Float> GROUP_LANES = VectorMask.fromLong(FLOATS, (1L << GROUP) - 1);
+
+    /** out[i..i+GROUP) = scale · sums + shift, rounded as the scalar {@code scale * dot + shift} is (no FMA). */
+    private static void storeGroup(FloatVector sums, float scale, float shift, float[] out, int i) {
+        FloatVector logits = sums.mul(scale).add(shift);
+        if (FLOAT_LANES == GROUP) {
+            logits.intoArray(out, i);
+        } else {
+            logits.intoArray(out, i, GROUP_LANES);
         }
     }
 
@@ -810,7 +861,17 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         for (int start = 0; start < count; start += RECORD_CHUNK) {
             int end = Math.min(count, start + RECORD_CHUNK);
             touchRows(records, recordBytes, rows, start, end, out);
-            for (int i = start; i < end; i++) {
+            int i = start;
+            if (dvEnd == dv) {
+                for (; i <= end - GROUP; i += GROUP) { // dotRows' grouped form for the s_TT halves, then each cross half
+                    dotGroup(records, recordBytes, dv, rows, i, u, scale, shift, out);
+                    for (int c = i; c < i + GROUP; c++) {
+                        cross[c] = crossDot(records, rows[c] * recordBytes + 4L * dv, dx, dxEnd, codes, stride, c, levels,
+                                codebookSize, x);
+                    }
+                }
+            }
+            for (; i < end; i++) {
                 long base = rows[i] * recordBytes;
                 FloatVector acc = FloatVector.zero(FLOATS);
                 for (int j = 0; j < dvEnd; j += FLOAT_LANES) {

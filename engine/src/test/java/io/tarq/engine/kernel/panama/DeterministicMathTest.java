@@ -145,6 +145,82 @@ class DeterministicMathTest {
         assertArrayEquals(crossTermsCold, crossTerms);
     }
 
+    @Test
+    void eightSumsAtOnceAreEachVectorsOwnSumBitForBit() {
+        SplittableRandom random = new SplittableRandom(3);
+        FloatVector[] a = new FloatVector[DeterministicMath.GROUP];
+        float[] lanes = new float[LANES];
+        float[] sums = new float[LANES];
+        for (int trial = 0; trial < 20_000; trial++) {
+            for (int g = 0; g < a.length; g++) {
+                for (int j = 0; j < LANES; j++) { // magnitudes 2^-20..2^20: any other order of adds rounds differently
+                    lanes[j] = (float) (random.nextGaussian() * Math.scalb(1.0, random.nextInt(-20, 21)));
+                }
+                a[g] = FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, lanes, 0);
+            }
+            DeterministicMath.sums(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]).intoArray(sums, 0);
+            for (int g = 0; g < a.length; g++) {
+                assertEquals(Float.floatToRawIntBits(DeterministicMath.sum(a[g])), Float.floatToRawIntBits(sums[g]),
+                        "vector " + g + " of trial " + trial);
+            }
+        }
+    }
+
+    /**
+     * dotRows and dotRowsSq8 reduce eight rows together and the rest one at a time; every row must come out as its
+     * own FMA chain and {@link DeterministicMath#sum} give it, whichever way it went.
+     */
+    @Test
+    void groupedDotProductsKeepEachRowsBits() {
+        SplittableRandom random = new SplittableRandom(4);
+        PanamaKernels kernels = new PanamaKernels();
+        int catalog = 200;
+        for (int dim : new int[] {LANES, 64, 80, LANES * 3 + 3}) {
+            float[] table = gaussian(random, catalog * dim);
+            byte[] bytes = new byte[catalog * dim];
+            random.nextBytes(bytes);
+            MemorySegment vec = MemorySegment.ofArray(new float[catalog * dim]);
+            MemorySegment.copy(table, 0, vec, Layouts.F32, 0, table.length);
+            MemorySegment sq8 = MemorySegment.ofArray(bytes);
+            float[] u = gaussian(random, dim);
+            for (int count : new int[] {1, 7, 8, 9, 23, 300, 517}) {
+                int[] rows = random.ints(count, 0, catalog).toArray();
+                float[] dots = new float[count];
+                kernels.dotRows(vec, dim, rows, count, u, 1.5f, 0.25f, dots);
+                for (int i = 0; i < count; i++) {
+                    assertEquals(Float.floatToRawIntBits(rowDot(table, rows[i], dim, u, 1.5f, 0.25f)),
+                            Float.floatToRawIntBits(dots[i]), "float row " + i + " of " + count + ", dim " + dim);
+                }
+                if (dim % LANES == 0) { // an 8-bit row's stride is whole vectors
+                    kernels.dotRowsSq8(sq8, dim, rows, count, u, 1.5f, 0.25f, dots);
+                    for (int i = 0; i < count; i++) {
+                        float[] widened = new float[dim];
+                        for (int k = 0; k < dim; k++) {
+                            widened[k] = bytes[rows[i] * dim + k];
+                        }
+                        assertEquals(Float.floatToRawIntBits(rowDot(widened, 0, dim, u, 1.5f, 0.25f)),
+                                Float.floatToRawIntBits(dots[i]), "8-bit row " + i + " of " + count + ", dim " + dim);
+                    }
+                }
+            }
+        }
+    }
+
+    /** scale · ⟨row, u⟩ + shift as one FMA chain a vector, then sum, then the scalar tail. */
+    private static float rowDot(float[] table, int row, int dim, float[] u, float scale, float shift) {
+        FloatVector acc = FloatVector.zero(FloatVector.SPECIES_PREFERRED);
+        int vectorEnd = dim - dim % LANES;
+        for (int j = 0; j < vectorEnd; j += LANES) {
+            acc = FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, table, row * dim + j)
+                    .fma(FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, u, j), acc);
+        }
+        float dot = DeterministicMath.sum(acc);
+        for (int j = vectorEnd; j < dim; j++) {
+            dot += u[j] * table[row * dim + j];
+        }
+        return scale * dot + shift;
+    }
+
     private static float[] gaussian(SplittableRandom random, int n) {
         float[] out = new float[n];
         for (int i = 0; i < n; i++) {
