@@ -42,7 +42,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code FLOOR_SQ8} (a slot, then a row of d_v bytes rounded up to 16, as {@link ItemVectors#SQ8}'s: one line at
  * d_v = 64) and {@code FLOOR_RECORDS} (a slot, then a float row of d_v + dx, as {@link ItemVectors#RECORDS}'), in
  * tables of the model's N rows: their slopes are the floors the engine's slopes are quoted against, measured in the
- * same phases.
+ * same phases. {@code FLOOR_ROWS_FLOAT}, {@code FLOOR_ROWS_SQ8} and {@code FLOOR_ROWS_RECORDS} are the same rows with no
+ * slot before them: the floor of the rows API ({@code api = ROWS}).
  *
  * <p>{@code modes} and {@code sizes} are lists joined by '+' (JMH's {@code -p} splits its values at commas), at most
  * {@value #MAX_PAIRS} pairs; the ORT modes need the ort build, {@code ./tarq jmh --ort}. The benchmark's own score (the mean over all pairs) means nothing; the figures
@@ -148,14 +149,16 @@ public class InterleavedModesBenchmark {
         for (int pair = 0; pair < pairs; pair++) {
             String name = modeList[pair / sizeList.length];
             int size = sizeList[pair % sizeList.length];
-            long floorRowBytes = switch (name) {
+            boolean rowsOnly = name.startsWith("FLOOR_ROWS_");
+            long floorRowBytes = switch (rowsOnly ? "FLOOR_" + name.substring("FLOOR_ROWS_".length()) : name) {
                 case "FLOOR_FLOAT" -> 4L * dv;
                 case "FLOOR_SQ8" -> (dv + 15) / 16 * 16;
                 case "FLOOR_RECORDS" -> 4L * (dv + crossDim);
                 default -> 0;
             };
             if (floorRowBytes > 0) {
-                floors[pair] = new MemoryFloor(items, floorRowBytes, POOL, size, 100 + pair);
+                floors[pair] = rowsOnly ? MemoryFloor.rowsOnly(items, floorRowBytes, POOL, size, 100 + pair)
+                        : new MemoryFloor(items, floorRowBytes, POOL, size, 100 + pair);
                 continue;
             }
             RequestBenchmark.ScoringMode mode = RequestBenchmark.ScoringMode.valueOf(name);

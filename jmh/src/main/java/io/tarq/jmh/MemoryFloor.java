@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
  * machine: every candidate reads a random 16-byte id slot from a table the size of the item index, then touches one
  * float of each 64-byte line of the row the slot names, in a table of N rows as wide as the engine's. As in
  * {@link MemoryFloorBenchmark}, all slots of a request are read before any row, as the engine resolves ids; nothing
- * else is computed.
+ * else is computed. Without slots ({@link #rowsOnly}) it is the floor of the rows API, whose callers pass rows.
  */
 final class MemoryFloor implements AutoCloseable {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
@@ -22,6 +22,7 @@ final class MemoryFloor implements AutoCloseable {
     private final MemorySegment rows;   // [N][rowBytes]
     private final long rowBytes;
     private final long[][] slotOffsets; // [request][candidate]: the byte offset of the candidate's slot
+    private final int[][] givenRows;    // [request][candidate]: the rows themselves, when there are no slots to read
     private final int[] resolved;
 
     /**
@@ -29,14 +30,34 @@ final class MemoryFloor implements AutoCloseable {
      * candidates each.
      */
     MemoryFloor(int items, long rowBytes, int requests, int candidates, long seed) {
+        this(items, rowBytes, requests, candidates, seed, true);
+    }
+
+    /** As the id path's floor, with no id slots: each request's candidates are random rows, as the rows API takes. */
+    static MemoryFloor rowsOnly(int items, long rowBytes, int requests, int candidates, long seed) {
+        return new MemoryFloor(items, rowBytes, requests, candidates, seed, false);
+    }
+
+    private MemoryFloor(int items, long rowBytes, int requests, int candidates, long seed, boolean withSlots) {
         this.rowBytes = rowBytes;
         long capacity = Long.highestOneBit(Math.max(8, items + items / 2 + 1) - 1) << 1;
-        slots = arena.allocate(capacity * 16, 64);
         rows = arena.allocate(items * rowBytes, 4096);
         for (long o = 0; o < rows.byteSize(); o += 4) {
             rows.set(FLOAT, o, (float) (o & 1023));
         }
         SplittableRandom random = new SplittableRandom(seed);
+        if (!withSlots) {
+            slots = null;
+            slotOffsets = null;
+            givenRows = new int[requests][];
+            for (int r = 0; r < requests; r++) {
+                givenRows[r] = random.ints(candidates, 0, items).toArray();
+            }
+            resolved = null;
+            return;
+        }
+        givenRows = null;
+        slots = arena.allocate(capacity * 16, 64);
         slotOffsets = new long[requests][candidates];
         for (long[] request : slotOffsets) {
             for (int i = 0; i < candidates; i++) {
@@ -49,8 +70,11 @@ final class MemoryFloor implements AutoCloseable {
         resolved = new int[candidates];
     }
 
-    /** Request r: every candidate's slot, then every candidate's row; returns a sum of what was read. */
+    /** Request r: every candidate's slot, then every candidate's row (or the rows alone); returns a sum of what was read. */
     float request(int r) {
+        if (givenRows != null) {
+            return touchRows(rows, rowBytes, givenRows[r], givenRows[r].length);
+        }
         long[] offsets = slotOffsets[r];
         int count = offsets.length;
         for (int i = 0; i < count; i++) {

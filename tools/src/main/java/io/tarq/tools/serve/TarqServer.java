@@ -6,9 +6,7 @@ import io.tarq.engine.ItemVectors;
 import io.tarq.engine.ModelLease;
 import io.tarq.engine.RequestLimitException;
 import io.tarq.engine.RequestLimits;
-import io.tarq.engine.Scorer;
 import io.tarq.engine.TarqEngine;
-import io.tarq.engine.TopK;
 import io.tarq.engine.UnknownCandidateException;
 import io.tarq.layout.TarqDimensions;
 import io.tarq.tools.jsonl.LineReader;
@@ -265,7 +263,7 @@ public final class TarqServer implements AutoCloseable {
     private String scoreOnPool(ServeRequestParser.Body parsed, boolean topk) {
         Future<String> result = scoring.submit(() -> {
             try (ModelLease lease = reloader.engine().acquire()) {
-                return answer(lease, parsed, topk);
+                return ScoreAnswer.write(lease, parsed, topk);
             }
         });
         boolean interrupted = false;
@@ -326,52 +324,6 @@ public final class TarqServer implements AutoCloseable {
         }
     }
 
-    /** Scores every request of the body on one lease (one version) and writes the answer. */
-    private static String answer(ModelLease lease, ServeRequestParser.Body body, boolean topk) {
-        long version = ModelDirectory.versionOf(lease.path());
-        StringBuilder out = new StringBuilder(64 + 16 * body.requests().get(0).candidates().length);
-        if (body.batch()) {
-            out.append('[');
-        }
-        for (int i = 0; i < body.requests().size(); i++) {
-            ServeRequest r = body.requests().get(i);
-            Scorer scorer = lease.scorer().skipUnknownCandidates(r.skipUnknown());
-            if (i > 0) {
-                out.append(',');
-            }
-            if (topk) {
-                TopK top = r.cascade()
-                        ? scorer.rescoreTopK(r.user(), r.history(), r.candidates(), r.rescore(), r.k(), new TopK())
-                        : scorer.topK(r.mode(), r.user(), r.history(), r.candidates(), r.k(), new TopK());
-                out.append("{\"ids\":[");
-                for (int rank = 0; rank < top.size(); rank++) {
-                    out.append(rank == 0 ? "" : ",").append(top.id(rank));
-                }
-                out.append("],\"scores\":[");
-                for (int rank = 0; rank < top.size(); rank++) {
-                    out.append(rank == 0 ? "" : ",").append(top.score(rank));
-                }
-            } else {
-                float[] scores = new float[r.candidates().length];
-                scorer.score(r.mode(), r.user(), r.history(), r.candidates(), scores);
-                out.append("{\"scores\":[");
-                for (int c = 0; c < scores.length; c++) {
-                    // JSON has no NaN: NaN is how the engine marks a skipped unknown candidate. append(float)
-                    // writes Float.toString's digits, the shortest decimal that reads back as the same float.
-                    if (c > 0) {
-                        out.append(',');
-                    }
-                    if (Float.isFinite(scores[c])) {
-                        out.append(scores[c]);
-                    } else {
-                        out.append("null");
-                    }
-                }
-            }
-            out.append("],\"version\":").append(version).append('}');
-        }
-        return out.append(body.batch() ? "]\n" : "\n").toString();
-    }
 
     // ---------------------------------------------------------------- other endpoints
 

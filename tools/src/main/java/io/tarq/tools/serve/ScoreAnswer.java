@@ -1,0 +1,71 @@
+package io.tarq.tools.serve;
+
+import io.tarq.engine.ModelLease;
+import io.tarq.engine.Scorer;
+import io.tarq.engine.TopK;
+import io.tarq.tools.jsonl.ServeRequest;
+import io.tarq.tools.jsonl.ServeRequestParser;
+
+/**
+ * The JSON answer of {@code /v1/score} and {@code /v1/topk} for a parsed body, scored on one lease (one version):
+ * what {@link TarqServer} sends, and what any other front end must send byte for byte for {@code ./tarq load}'s
+ * checks to hold.
+ */
+public final class ScoreAnswer {
+    private ScoreAnswer() {
+    }
+
+    /**
+     * Scores every request of the body on the lease and writes the answer.
+     *
+     * @param lease the version that scores
+     * @param body  the parsed body, one request or a batch
+     * @param topk  whether the endpoint is {@code /v1/topk}
+     * @return the answer, one JSON value and a newline
+     */
+    public static String write(ModelLease lease, ServeRequestParser.Body body, boolean topk) {
+        long version = ModelDirectory.versionOf(lease.path());
+        StringBuilder out = new StringBuilder(64 + 16 * body.requests().get(0).candidates().length);
+        if (body.batch()) {
+            out.append('[');
+        }
+        for (int i = 0; i < body.requests().size(); i++) {
+            ServeRequest r = body.requests().get(i);
+            Scorer scorer = lease.scorer().skipUnknownCandidates(r.skipUnknown());
+            if (i > 0) {
+                out.append(',');
+            }
+            if (topk) {
+                TopK top = r.cascade()
+                        ? scorer.rescoreTopK(r.user(), r.history(), r.candidates(), r.rescore(), r.k(), new TopK())
+                        : scorer.topK(r.mode(), r.user(), r.history(), r.candidates(), r.k(), new TopK());
+                out.append("{\"ids\":[");
+                for (int rank = 0; rank < top.size(); rank++) {
+                    out.append(rank == 0 ? "" : ",").append(top.id(rank));
+                }
+                out.append("],\"scores\":[");
+                for (int rank = 0; rank < top.size(); rank++) {
+                    out.append(rank == 0 ? "" : ",").append(top.score(rank));
+                }
+            } else {
+                float[] scores = new float[r.candidates().length];
+                scorer.score(r.mode(), r.user(), r.history(), r.candidates(), scores);
+                out.append("{\"scores\":[");
+                for (int c = 0; c < scores.length; c++) {
+                    // JSON has no NaN: NaN is how the engine marks a skipped unknown candidate. append(float)
+                    // writes Float.toString's digits, the shortest decimal that reads back as the same float.
+                    if (c > 0) {
+                        out.append(',');
+                    }
+                    if (Float.isFinite(scores[c])) {
+                        out.append(scores[c]);
+                    } else {
+                        out.append("null");
+                    }
+                }
+            }
+            out.append("],\"version\":").append(version).append('}');
+        }
+        return out.append(body.batch() ? "]\n" : "\n").toString();
+    }
+}
