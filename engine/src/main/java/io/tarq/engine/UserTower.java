@@ -71,6 +71,10 @@ final class UserTower {
     /** Runs the user side for user row {@code userRow} and behaviour rows {@code history[0..n)}, oldest first. */
     void compute(int userRow, int[] history, int n) {
         this.n = n;
+        // Bulk copies out of the mapping, not vector loads: if the served file is truncated in place, a copy's fault
+        // becomes an InternalError in this thread, where a compiled vector load's SIGBUS crashes the JVM. The user row
+        // lies after item.emb and item.vec in the files the writers here produce, so a cut that reaches the float scans'
+        // vector loads faults in a copy first (MappedFileFaultTest; docs/reliability.md).
         for (int m = 0; m < n; m++) {
             MemorySegment.copy(itemEmb, Layouts.F32, (long) history[m] * d * 4, x, m * d, d);
             int p = (n - 1 - m) * d;
