@@ -751,21 +751,26 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         for (int i = 0; i < count; i++) {
             int q = i * d;
             for (int j = 0; j < heads; j++) {
-                scores[inverses + j] = softmaxHead(queries, q, keys, j, scores, j * stride);
+                float inverse = softmaxHead(queries, q, keys, j, scores, j * stride);
+                scores[inverses + j] = inverse;
+                // The weights e·(1/Σe) once a head, each the float product the sums below used to form once an output
+                // vector: the same bits, a multiply fewer in every step of the hot loop.
+                FloatVector scale = FloatVector.broadcast(FLOATS, inverse);
+                for (int m = 0; m < n; m += FLOAT_LANES) {
+                    FloatVector.fromArray(FLOATS, scores, j * stride + m).mul(scale).intoArray(scores, j * stride + m);
+                }
             }
             int c = 0;
             for (; c + 4 * FLOAT_LANES <= d; c += 4 * FLOAT_LANES) {
                 int c1 = c + FLOAT_LANES, c2 = c1 + FLOAT_LANES, c3 = c2 + FLOAT_LANES;
                 int w0 = c / dh * stride, w1 = c1 / dh * stride, w2 = c2 / dh * stride, w3 = c3 / dh * stride;
-                float inv0 = scores[inverses + c / dh], inv1 = scores[inverses + c1 / dh];
-                float inv2 = scores[inverses + c2 / dh], inv3 = scores[inverses + c3 / dh];
                 FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
                 for (int m = 0; m < n; m++) {
                     int row = m * d;
-                    a0 = FloatVector.fromArray(FLOATS, values, row + c).fma(FloatVector.broadcast(FLOATS, scores[w0 + m] * inv0), a0);
-                    a1 = FloatVector.fromArray(FLOATS, values, row + c1).fma(FloatVector.broadcast(FLOATS, scores[w1 + m] * inv1), a1);
-                    a2 = FloatVector.fromArray(FLOATS, values, row + c2).fma(FloatVector.broadcast(FLOATS, scores[w2 + m] * inv2), a2);
-                    a3 = FloatVector.fromArray(FLOATS, values, row + c3).fma(FloatVector.broadcast(FLOATS, scores[w3 + m] * inv3), a3);
+                    a0 = FloatVector.fromArray(FLOATS, values, row + c).fma(FloatVector.broadcast(FLOATS, scores[w0 + m]), a0);
+                    a1 = FloatVector.fromArray(FLOATS, values, row + c1).fma(FloatVector.broadcast(FLOATS, scores[w1 + m]), a1);
+                    a2 = FloatVector.fromArray(FLOATS, values, row + c2).fma(FloatVector.broadcast(FLOATS, scores[w2 + m]), a2);
+                    a3 = FloatVector.fromArray(FLOATS, values, row + c3).fma(FloatVector.broadcast(FLOATS, scores[w3 + m]), a3);
                 }
                 a0.intoArray(out, q + c);
                 a1.intoArray(out, q + c1);
@@ -774,10 +779,9 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
             }
             for (; c < d; c += FLOAT_LANES) {
                 int w = c / dh * stride;
-                float inverse = scores[inverses + c / dh];
                 FloatVector acc = FloatVector.zero(FLOATS);
                 for (int m = 0; m < n; m++) {
-                    acc = FloatVector.fromArray(FLOATS, values, m * d + c).fma(FloatVector.broadcast(FLOATS, scores[w + m] * inverse), acc);
+                    acc = FloatVector.fromArray(FLOATS, values, m * d + c).fma(FloatVector.broadcast(FLOATS, scores[w + m]), acc);
                 }
                 acc.intoArray(out, q + c);
             }
