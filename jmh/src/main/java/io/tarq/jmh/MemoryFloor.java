@@ -40,7 +40,6 @@ final class MemoryFloor implements AutoCloseable {
 
     private MemoryFloor(int items, long rowBytes, int requests, int candidates, long seed, boolean withSlots) {
         this.rowBytes = rowBytes;
-        long capacity = Long.highestOneBit(Math.max(8, items + items / 2 + 1) - 1) << 1;
         rows = arena.allocate(items * rowBytes, 4096);
         for (long o = 0; o < rows.byteSize(); o += 4) {
             rows.set(FLOAT, o, (float) (o & 1023));
@@ -57,6 +56,7 @@ final class MemoryFloor implements AutoCloseable {
             return;
         }
         givenRows = null;
+        long capacity = Long.highestOneBit(Math.max(8, items + items / 2 + 1) - 1) << 1; // as IdIndex's for N ids
         slots = arena.allocate(capacity * 16, 64);
         slotOffsets = new long[requests][candidates];
         for (long[] request : slotOffsets) {

@@ -47,7 +47,9 @@ class NettyScoreServerTest {
             assertTrue(scored.body().contains("null") && scored.body().contains("\"version\":3"), scored.body());
             HttpResponse<String> top = post(base.resolve("/v1/topk"), topk);
             assertEquals(ScoreAnswer.write(lease, parse(topk), true), top.body());
-            assertEquals(400, post(base.resolve("/v1/score"), "{\"user\": 1,").statusCode());
+            HttpResponse<String> bad = post(base.resolve("/v1/score"), "{\"user\": 1,");
+            assertEquals(400, bad.statusCode());
+            assertTrue(bad.body().startsWith("{\"error\":\""), bad.body());
             assertEquals(404, client.send(HttpRequest.newBuilder(base.resolve("/v2")).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
             assertEquals("{\"ready\":true,\"version\":3}\n",
                     client.send(HttpRequest.newBuilder(base.resolve("/ready")).build(), HttpResponse.BodyHandlers.ofString()).body());

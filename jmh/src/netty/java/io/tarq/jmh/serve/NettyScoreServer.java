@@ -119,7 +119,7 @@ public final class NettyScoreServer implements AutoCloseable {
             } else if ((path.equals("/v1/score") || path.equals("/v1/topk")) && request.method().equals(HttpMethod.POST)) {
                 score(ctx, keepAlive, request.content().toString(StandardCharsets.UTF_8), path.equals("/v1/topk"));
             } else {
-                send(ctx, keepAlive, HttpResponseStatus.NOT_FOUND, "{\"error\":\"no endpoint " + path + "\"}\n", false);
+                send(ctx, keepAlive, HttpResponseStatus.NOT_FOUND, ScoreAnswer.error("no endpoint " + path), false);
             }
         }
 
@@ -134,7 +134,7 @@ public final class NettyScoreServer implements AutoCloseable {
             if (inflight.incrementAndGet() > maxInflight) {
                 inflight.decrementAndGet();
                 send(ctx, keepAlive, HttpResponseStatus.SERVICE_UNAVAILABLE,
-                        "{\"error\":\"overloaded: " + maxInflight + " requests in flight, the limit\"}\n", true);
+                        ScoreAnswer.error("overloaded: " + maxInflight + " requests in flight, the limit"), true);
                 return;
             }
             // Parse and score off the event loop, which must stay free for the other connections' I/O.
@@ -148,7 +148,7 @@ public final class NettyScoreServer implements AutoCloseable {
                     }
                 } catch (RequestFormatException | RuntimeException e) {
                     status = HttpResponseStatus.BAD_REQUEST;
-                    answer = "{\"error\":\"" + e.getMessage().replace("\"", "'") + "\"}\n";
+                    answer = ScoreAnswer.error(String.valueOf(e.getMessage()));
                 } finally {
                     // Before the answer leaves: a client that sends its next request on receiving this one must find
                     // the slot free, as it does with the JDK server.

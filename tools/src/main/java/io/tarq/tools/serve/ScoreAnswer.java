@@ -16,6 +16,16 @@ public final class ScoreAnswer {
     }
 
     /**
+     * The body of an error answer, as every front end sends it.
+     *
+     * @param message the one-line message
+     * @return {@code {"error": message}} and a newline
+     */
+    public static String error(String message) {
+        return "{\"error\":" + TarqServer.quote(message) + "}\n";
+    }
+
+    /**
      * Scores every request of the body on the lease and writes the answer.
      *
      * @param lease the version that scores

@@ -368,7 +368,7 @@ public final class TarqServer implements AutoCloseable {
     // ---------------------------------------------------------------- writing
 
     private static String error(String message) {
-        return "{\"error\":" + quote(message) + "}\n";
+        return ScoreAnswer.error(message);
     }
 
     /** A JSON string: the messages are one line already; quotes, backslashes and control characters are escaped. */
