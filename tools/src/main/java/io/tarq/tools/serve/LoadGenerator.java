@@ -78,7 +78,7 @@ public final class LoadGenerator {
                     settings.connections(),
                     timedSeconds, throughput(), ok, rejected, errors, mismatches, us(okLatency, 50), us(okLatency, 99),
                     us(okLatency, 99.9), okLatency.getMaxValue() / 1e3, us(rejectedLatency, 99), versions,
-                    firstError == null ? "null" : TarqServer.quote(firstError));
+                    firstError == null ? "null" : ScoreAnswer.quote(firstError));
         }
 
         public String text() {

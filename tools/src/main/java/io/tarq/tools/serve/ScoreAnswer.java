@@ -7,9 +7,9 @@ import io.tarq.tools.jsonl.ServeRequest;
 import io.tarq.tools.jsonl.ServeRequestParser;
 
 /**
- * The JSON answer of {@code /v1/score} and {@code /v1/topk} for a parsed body, scored on one lease (one version):
- * what {@link TarqServer} sends, and what any other front end must send byte for byte for {@code ./tarq load}'s
- * checks to hold.
+ * The JSON bodies the server answers: {@code /v1/score} and {@code /v1/topk} for a parsed body, scored on one lease
+ * (one version), and error answers. What {@link TarqServer} sends, and what any other front end must send byte for
+ * byte for {@code ./tarq load}'s checks to hold.
  */
 public final class ScoreAnswer {
     private ScoreAnswer() {
@@ -22,7 +22,23 @@ public final class ScoreAnswer {
      * @return {@code {"error": message}} and a newline
      */
     public static String error(String message) {
-        return "{\"error\":" + TarqServer.quote(message) + "}\n";
+        return "{\"error\":" + quote(message) + "}\n";
+    }
+
+    /** A JSON string: the messages are one line already; quotes, backslashes and control characters are escaped. */
+    static String quote(String s) {
+        StringBuilder out = new StringBuilder(s.length() + 2).append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '"' || c == '\\') {
+                out.append('\\').append(c);
+            } else if (c < 0x20) {
+                out.append(String.format("\\u%04x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.append('"').toString();
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.tarq.tools.serve;
 
+import static io.tarq.tools.serve.ScoreAnswer.error;
+
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.tarq.engine.ItemVectors;
@@ -366,26 +368,6 @@ public final class TarqServer implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------- writing
-
-    private static String error(String message) {
-        return ScoreAnswer.error(message);
-    }
-
-    /** A JSON string: the messages are one line already; quotes, backslashes and control characters are escaped. */
-    static String quote(String s) {
-        StringBuilder out = new StringBuilder(s.length() + 2).append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '"' || c == '\\') {
-                out.append('\\').append(c);
-            } else if (c < 0x20) {
-                out.append(String.format("\\u%04x", (int) c));
-            } else {
-                out.append(c);
-            }
-        }
-        return out.append('"').toString();
-    }
 
     private static void send(HttpExchange exchange, int status, String contentType, String body) throws IOException {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);

@@ -162,7 +162,7 @@ class ServeTest {
         // The message `./tarq score` gives for the same line.
         String cli = org.junit.jupiter.api.Assertions.assertThrows(io.tarq.tools.jsonl.RequestFormatException.class,
                 () -> new io.tarq.tools.jsonl.RequestLineParser().parse(malformed)).getMessage();
-        assertEquals("{\"error\":" + TarqServer.quote(cli) + "}\n", bad.body());
+        assertEquals("{\"error\":" + ScoreAnswer.quote(cli) + "}\n", bad.body());
         assertEquals("expected ',' or ']' in \"candidates\" at column 47", cli);
         HttpResponse<String> unknown = post("/v1/score", "{\"user\": 1, \"history\": [], \"candidates\": [-5]}");
         assertEquals(400, unknown.statusCode());
