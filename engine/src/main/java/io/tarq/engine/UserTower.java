@@ -71,6 +71,17 @@ final class UserTower {
     /** Runs the user side for user row {@code userRow} and behaviour rows {@code history[0..n)}, oldest first. */
     void compute(int userRow, int[] history, int n) {
         this.n = n;
+        // One load a line of every history row before any copy: the rows' cache misses overlap, where one copy after
+        // another waits out a miss each; the copies then read cache. The sum is kept so that the loads stay.
+        float touched = 0;
+        long rowBytes = 4L * d;
+        for (int m = 0; m < n; m++) {
+            long base = history[m] * rowBytes;
+            for (long b = 0; b < rowBytes; b += 64) {
+                touched += itemEmb.get(Layouts.F32, base + b);
+            }
+        }
+        x[0] = touched; // overwritten by the first copy
         // Bulk copies out of the mapping, not vector loads: if the served file is truncated in place, a copy's fault
         // becomes an InternalError in this thread, where a compiled vector load's SIGBUS crashes the JVM. The user row
         // lies after item.emb and item.vec in the files the writers here produce, so a cut that reaches the float scans'
@@ -90,9 +101,7 @@ final class UserTower {
             seqKeys.fill(keys, values, null, n);
             kernels.attendValues(q, n, seqKeys, values, scores, attended);
             kernels.linear(attended, 0, n, d, a.woT, a.bo, d, projected, 0);
-            for (int m = 0; m < n; m++) {
-                layerNorm(x, projected, m * d, h);
-            }
+            layerNorm(x, projected, n, h);
         }
         MemorySegment.copy(userEmb, Layouts.F32, (long) userRow * d * 4, userIn, 0, d);
         AttentionWeights a = w.user;
@@ -122,20 +131,59 @@ final class UserTower {
         kernels.linear(vu, 0, 1, vu.length, w.readoutT, w.readoutBias, d, r, 0);
     }
 
-    /** H[m] = LayerNorm(X[m] + A[m]) with biased variance and eps = 1e-5. */
-    private void layerNorm(float[] xs, float[] as, int offset, float[] out) {
-        double mean = 0;
-        for (int c = 0; c < d; c++) {
-            mean += xs[offset + c] + as[offset + c];
+    /**
+     * H[m] = LayerNorm(X[m] + A[m]) for the n rows, with biased variance and eps = 1e-5. A row's mean and variance are
+     * double sums over its d components in component order, each a chain of dependent adds; four rows run side by
+     * side, so four chains overlap instead of one waiting out the add latency at every component (the same bits).
+     */
+    private void layerNorm(float[] xs, float[] as, int n, float[] out) {
+        int m = 0;
+        for (; m + 4 <= n; m += 4) {
+            int o0 = m * d, o1 = o0 + d, o2 = o1 + d, o3 = o2 + d;
+            double mean0 = 0, mean1 = 0, mean2 = 0, mean3 = 0;
+            for (int c = 0; c < d; c++) {
+                mean0 += xs[o0 + c] + as[o0 + c];
+                mean1 += xs[o1 + c] + as[o1 + c];
+                mean2 += xs[o2 + c] + as[o2 + c];
+                mean3 += xs[o3 + c] + as[o3 + c];
+            }
+            mean0 /= d;
+            mean1 /= d;
+            mean2 /= d;
+            mean3 /= d;
+            double variance0 = 0, variance1 = 0, variance2 = 0, variance3 = 0;
+            for (int c = 0; c < d; c++) {
+                double c0 = xs[o0 + c] + as[o0 + c] - mean0, c1 = xs[o1 + c] + as[o1 + c] - mean1;
+                double c2 = xs[o2 + c] + as[o2 + c] - mean2, c3 = xs[o3 + c] + as[o3 + c] - mean3;
+                variance0 += c0 * c0;
+                variance1 += c1 * c1;
+                variance2 += c2 * c2;
+                variance3 += c3 * c3;
+            }
+            normalize(xs, as, o0, mean0, variance0, out);
+            normalize(xs, as, o1, mean1, variance1, out);
+            normalize(xs, as, o2, mean2, variance2, out);
+            normalize(xs, as, o3, mean3, variance3, out);
         }
-        mean /= d;
-        double variance = 0;
-        for (int c = 0; c < d; c++) {
-            double centered = xs[offset + c] + as[offset + c] - mean;
-            variance += centered * centered;
+        for (; m < n; m++) {
+            int offset = m * d;
+            double mean = 0;
+            for (int c = 0; c < d; c++) {
+                mean += xs[offset + c] + as[offset + c];
+            }
+            mean /= d;
+            double variance = 0;
+            for (int c = 0; c < d; c++) {
+                double centered = xs[offset + c] + as[offset + c] - mean;
+                variance += centered * centered;
+            }
+            normalize(xs, as, offset, mean, variance, out);
         }
-        variance /= d;
-        float inverse = (float) (1 / Math.sqrt(variance + 1e-5));
+    }
+
+    /** One row of {@link #layerNorm} from its mean and its sum of squared deviations. */
+    private void normalize(float[] xs, float[] as, int offset, double mean, double squares, float[] out) {
+        float inverse = (float) (1 / Math.sqrt(squares / d + 1e-5));
         for (int c = 0; c < d; c++) {
             float centered = (float) (xs[offset + c] + as[offset + c] - mean);
             out[offset + c] = centered * inverse * w.lnWeight[c] + w.lnBias[c];

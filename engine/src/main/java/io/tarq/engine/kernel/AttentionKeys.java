@@ -41,7 +41,9 @@ public final class AttentionKeys {
     public final int d;
     public final int stride;
     public final float[] keys;
-    public final float[] keysT;
+    /** The keys transposed, built by {@link #keysT()} on first use after a {@link #fill}. */
+    private final float[] keysT;
+    private boolean transposed;
     public final float[] u;
     /** The null key, [h][dh], or null. */
     public final float[] nullK;
@@ -93,11 +95,7 @@ public final class AttentionKeys {
         }
         this.n = n;
         System.arraycopy(keys, 0, this.keys, 0, n * d);
-        for (int m = 0; m < n; m++) {
-            for (int c = 0; c < d; c++) {
-                keysT[c * stride + m] = keys[m * d + c];
-            }
-        }
+        transposed = false;
         if (g == null) {
             Arrays.fill(unshiftedNormSq, -1f);
             return;
@@ -112,6 +110,22 @@ public final class AttentionKeys {
             }
             unshiftedNormSq[j] = unshiftedBound(j);
         }
+    }
+
+    /**
+     * The keys as {@code keysT [h][dh][stride]}, for kernels with lanes over keys; transposed here on first use after
+     * a {@link #fill}, since the kernels with lanes over queries (most rows of a request) read {@link #keys} alone.
+     */
+    public float[] keysT() {
+        if (!transposed) {
+            for (int m = 0; m < n; m++) {
+                for (int c = 0; c < d; c++) {
+                    keysT[c * stride + m] = keys[m * d + c];
+                }
+            }
+            transposed = true;
+        }
+        return keysT;
     }
 
     /** {@link #unshiftedNormSq} of head j: LIMIT² / max‖k‖² over the keys and the null key, if u is small enough. */

@@ -391,17 +391,28 @@ class KernelEquivalenceTest {
         float[] values = gaussian(random, n * d, 1);
         AttentionKeys keys = new AttentionKeys(heads, dh, n, null);
         keys.fill(raw, values, gaussian(random, d, 1), n);
-        float[] query = new float[d];
-        query[0] = Float.NEGATIVE_INFINITY;
         float[] scores = new float[KernelSupport.scoresLength(keys)];
-        for (KernelSupport kernels : new KernelSupport[] {scalar, panama}) {
-            float[] out = new float[d];
-            java.util.Arrays.fill(out, Float.NaN);
-            kernels.attendValues(query, 1, keys, values, scores, out);
-            for (int c = 0; c < d; c++) {
-                // Head 0 attends to nothing; heads 1..3 score every key 0 and average the values.
-                float expected = c < dh ? 0f : (values[c] + values[d + c] + values[2 * d + c]) / 3;
-                assertEquals(expected, out[c], 1e-5, kernels.getClass().getSimpleName() + " entry " + c);
+        // One query alone, and groups of queries (the kernels' lanes over queries) where every third one attends to
+        // nothing in head 0 and the others score all keys 0.
+        for (int count : new int[] {1, 9, 40}) {
+            float[] queries = new float[count * d];
+            for (int i = 0; i < count; i += 3) {
+                queries[i * d] = Float.NEGATIVE_INFINITY;
+            }
+            for (KernelSupport kernels : new KernelSupport[] {scalar, panama}) {
+                float[] out = new float[count * d];
+                java.util.Arrays.fill(out, Float.NaN);
+                kernels.attendValues(queries, count, keys, values, scores, out);
+                for (int i = 0; i < count; i++) {
+                    for (int c = 0; c < d; c++) {
+                        // Head 0 attends to nothing for every third query; otherwise every key scores 0 and the
+                        // values are averaged.
+                        float mean = (values[c] + values[d + c] + values[2 * d + c]) / 3;
+                        float expected = c < dh && i % 3 == 0 ? 0f : mean;
+                        assertEquals(expected, out[i * d + c], 1e-5,
+                                kernels.getClass().getSimpleName() + " query " + i + " entry " + c);
+                    }
+                }
             }
         }
     }

@@ -95,13 +95,82 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
     @Override
     public void linear(float[] x, int xOffset, int rows, int in, float[] wT, float[] bias, int out, float[] y, int yOffset) {
         int r = 0;
-        // Four rows at a time: each weight vector loaded once feeds four FMAs, and the four accumulators are
-        // independent chains (one row alone is a chain of `in` dependent FMAs an output vector: latency-bound).
+        // Five rows at a time: each weight vector loaded once feeds five FMAs, and the accumulators are independent
+        // chains (one row alone is a chain of `in` dependent FMAs an output vector: latency-bound). Then four.
+        for (; r + 5 <= rows; r += 5) {
+            linearFiveRows(x, xOffset + r * in, in, wT, bias, out, y, yOffset + r * out);
+        }
         for (; r + 4 <= rows; r += 4) {
             linearFourRows(x, xOffset + r * in, in, wT, bias, out, y, yOffset + r * out);
         }
         for (; r < rows; r++) {
             linearOneRow(x, xOffset + r * in, in, wT, bias, out, y, yOffset + r * out);
+        }
+    }
+
+    /**
+     * Two output vectors of five rows a step: ten independent FMA chains, enough to cover the FMA latency (4–5
+     * cycles) on two ports, on two weight loads and five broadcasts; thirteen vector registers, so it fits AVX2's
+     * sixteen. Every output is still its own chain over t in the same order: the blocking changes no bit.
+     */
+    private static void linearFiveRows(float[] x, int x0, int in, float[] wT, float[] bias, int out, float[] y, int y0) {
+        int vectorEnd = FLOATS.loopBound(out);
+        int o = 0;
+        for (; o + 2 * FLOAT_LANES <= vectorEnd; o += 2 * FLOAT_LANES) {
+            int p = o + FLOAT_LANES;
+            FloatVector a0 = bias == null ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, bias, o);
+            FloatVector b0 = bias == null ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, bias, p);
+            FloatVector a1 = a0, a2 = a0, a3 = a0, a4 = a0;
+            FloatVector b1 = b0, b2 = b0, b3 = b0, b4 = b0;
+            for (int t = 0; t < in; t++) {
+                FloatVector w = FloatVector.fromArray(FLOATS, wT, t * out + o);
+                FloatVector v = FloatVector.fromArray(FLOATS, wT, t * out + p);
+                FloatVector x0t = FloatVector.broadcast(FLOATS, x[x0 + t]);
+                a0 = w.fma(x0t, a0);
+                b0 = v.fma(x0t, b0);
+                FloatVector x1t = FloatVector.broadcast(FLOATS, x[x0 + in + t]);
+                a1 = w.fma(x1t, a1);
+                b1 = v.fma(x1t, b1);
+                FloatVector x2t = FloatVector.broadcast(FLOATS, x[x0 + 2 * in + t]);
+                a2 = w.fma(x2t, a2);
+                b2 = v.fma(x2t, b2);
+                FloatVector x3t = FloatVector.broadcast(FLOATS, x[x0 + 3 * in + t]);
+                a3 = w.fma(x3t, a3);
+                b3 = v.fma(x3t, b3);
+                FloatVector x4t = FloatVector.broadcast(FLOATS, x[x0 + 4 * in + t]);
+                a4 = w.fma(x4t, a4);
+                b4 = v.fma(x4t, b4);
+            }
+            a0.intoArray(y, y0 + o);
+            b0.intoArray(y, y0 + p);
+            a1.intoArray(y, y0 + out + o);
+            b1.intoArray(y, y0 + out + p);
+            a2.intoArray(y, y0 + 2 * out + o);
+            b2.intoArray(y, y0 + 2 * out + p);
+            a3.intoArray(y, y0 + 3 * out + o);
+            b3.intoArray(y, y0 + 3 * out + p);
+            a4.intoArray(y, y0 + 4 * out + o);
+            b4.intoArray(y, y0 + 4 * out + p);
+        }
+        for (; o < vectorEnd; o += FLOAT_LANES) { // an odd output vector
+            FloatVector a0 = bias == null ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, bias, o);
+            FloatVector a1 = a0, a2 = a0, a3 = a0, a4 = a0;
+            for (int t = 0; t < in; t++) {
+                FloatVector w = FloatVector.fromArray(FLOATS, wT, t * out + o);
+                a0 = w.fma(FloatVector.broadcast(FLOATS, x[x0 + t]), a0);
+                a1 = w.fma(FloatVector.broadcast(FLOATS, x[x0 + in + t]), a1);
+                a2 = w.fma(FloatVector.broadcast(FLOATS, x[x0 + 2 * in + t]), a2);
+                a3 = w.fma(FloatVector.broadcast(FLOATS, x[x0 + 3 * in + t]), a3);
+                a4 = w.fma(FloatVector.broadcast(FLOATS, x[x0 + 4 * in + t]), a4);
+            }
+            a0.intoArray(y, y0 + o);
+            a1.intoArray(y, y0 + out + o);
+            a2.intoArray(y, y0 + 2 * out + o);
+            a3.intoArray(y, y0 + 3 * out + o);
+            a4.intoArray(y, y0 + 4 * out + o);
+        }
+        for (int row = 0; row < 5; row++) { // scalar tail of the outputs
+            scalarOutputs(x, x0 + row * in, in, wT, bias, out, y, y0 + row * out, vectorEnd);
         }
     }
 
@@ -664,6 +733,10 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         // Head widths are multiples of the lane count only for some models (dh = 16 fills one 512-bit vector):
         // vectorize the value sum over dh when it divides, else over keys alone.
         boolean valuesByLanes = dh % FLOAT_LANES == 0;
+        if (valuesByLanes && count >= FLOAT_LANES / 2 && byQueriesScratch(keys) <= scores.length) {
+            attendValuesByQueries(queries, count, keys, values, scores, out);
+            return;
+        }
         if (valuesByLanes && keys.heads * (stride + 1) <= scores.length) {
             attendValuesHeadsTogether(queries, count, keys, values, scores, out);
             return;
@@ -698,6 +771,190 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         }
     }
 
+    /** Floats of scratch {@link #attendValuesByQueries} needs: a head's weights, the queries' tile, the inverses. */
+    private static int byQueriesScratch(AttentionKeys keys) {
+        return (keys.stride + keys.d + keys.heads) * FLOAT_LANES;
+    }
+
+    /**
+     * {@link #attendValues} for many queries (the sequence block's self-attention, the DIN teacher), lanes over
+     * queries as in {@link #attendRows}: a group of 16 (8) queries is transposed once into a tile, each head's scores
+     * are chains of dh FMAs on a query-component load and a key broadcast (eight keys a step), and the softmax over
+     * keys is lane-wise, with no horizontal reduction and no per-query pass. The value sums then run with lanes over
+     * the head's components, four queries at a time, from the weights' broadcasts; each output is its sum of
+     * e·V times 1/Σe. Scratch layout in {@code scores}: the head's weights {@code [n][lanes]}, then the tile
+     * {@code [d][lanes]}, then 1/Σe {@code [h][lanes]} ({@link #NO_KEYS} for a query whose head has no finite score).
+     */
+    private static void attendValuesByQueries(float[] queries, int count, AttentionKeys keys, float[] values,
+                                              float[] scores, float[] out) {
+        int d = keys.d, dh = keys.headDim;
+        int tile = keys.stride * FLOAT_LANES, inverses = tile + d * FLOAT_LANES;
+        for (int q0 = 0; q0 < count; q0 += FLOAT_LANES) {
+            int live = Math.min(FLOAT_LANES, count - q0);
+            for (int i = 0; i < live; i++) {
+                int row = (q0 + i) * d;
+                for (int c = 0; c < d; c++) {
+                    scores[tile + c * FLOAT_LANES + i] = queries[row + c];
+                }
+            }
+            for (int i = live; i < FLOAT_LANES; i++) {
+                for (int c = 0; c < d; c++) {
+                    scores[tile + c * FLOAT_LANES + i] = 0f;
+                }
+            }
+            for (int j = 0; j < keys.heads; j++) {
+                int inverse = inverses + j * FLOAT_LANES;
+                groupWeights(keys, j * dh, scores, tile, inverse);
+                groupValues(values, keys.n, d, j * dh, dh, scores, inverse, out, q0, live);
+            }
+        }
+    }
+
+    /**
+     * A query group's weights 2^(s − max) for the head at component {@code head} into {@code scores[m·lanes + i]},
+     * and 1/Σ (the null key's weight included) into {@code scores[inverse + i]}.
+     */
+    private static void groupWeights(AttentionKeys keys, int head, float[] scores, int tile, int inverse) {
+        int n = keys.n, d = keys.d, dh = keys.headDim;
+        float[] k = keys.keys;
+        FloatVector max = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY), max1 = max;
+        int m = 0;
+        // Eight keys a step: eight independent chains of dh FMAs share each query-component load.
+        for (; m + 8 <= n; m += 8) {
+            FloatVector s0 = FloatVector.zero(FLOATS), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+            for (int t = 0; t < dh; t++) {
+                FloatVector qt = FloatVector.fromArray(FLOATS, scores, tile + (head + t) * FLOAT_LANES);
+                int at = m * d + head + t;
+                s0 = qt.fma(FloatVector.broadcast(FLOATS, k[at]), s0);
+                s1 = qt.fma(FloatVector.broadcast(FLOATS, k[at + d]), s1);
+                s2 = qt.fma(FloatVector.broadcast(FLOATS, k[at + 2 * d]), s2);
+                s3 = qt.fma(FloatVector.broadcast(FLOATS, k[at + 3 * d]), s3);
+                s4 = qt.fma(FloatVector.broadcast(FLOATS, k[at + 4 * d]), s4);
+                s5 = qt.fma(FloatVector.broadcast(FLOATS, k[at + 5 * d]), s5);
+                s6 = qt.fma(FloatVector.broadcast(FLOATS, k[at + 6 * d]), s6);
+                s7 = qt.fma(FloatVector.broadcast(FLOATS, k[at + 7 * d]), s7);
+            }
+            int w = m * FLOAT_LANES;
+            s0.intoArray(scores, w);
+            s1.intoArray(scores, w + FLOAT_LANES);
+            s2.intoArray(scores, w + 2 * FLOAT_LANES);
+            s3.intoArray(scores, w + 3 * FLOAT_LANES);
+            s4.intoArray(scores, w + 4 * FLOAT_LANES);
+            s5.intoArray(scores, w + 5 * FLOAT_LANES);
+            s6.intoArray(scores, w + 6 * FLOAT_LANES);
+            s7.intoArray(scores, w + 7 * FLOAT_LANES);
+            // The max by compare and blend, two running maxima (see addHeadReadout): a NaN score is skipped here but
+            // still makes its query's sum NaN.
+            max = max.blend(s0, max.compare(VectorOperators.LT, s0));
+            max1 = max1.blend(s1, max1.compare(VectorOperators.LT, s1));
+            max = max.blend(s2, max.compare(VectorOperators.LT, s2));
+            max1 = max1.blend(s3, max1.compare(VectorOperators.LT, s3));
+            max = max.blend(s4, max.compare(VectorOperators.LT, s4));
+            max1 = max1.blend(s5, max1.compare(VectorOperators.LT, s5));
+            max = max.blend(s6, max.compare(VectorOperators.LT, s6));
+            max1 = max1.blend(s7, max1.compare(VectorOperators.LT, s7));
+        }
+        for (; m < n; m++) {
+            FloatVector s = FloatVector.zero(FLOATS);
+            for (int t = 0; t < dh; t++) {
+                s = FloatVector.fromArray(FLOATS, scores, tile + (head + t) * FLOAT_LANES)
+                        .fma(FloatVector.broadcast(FLOATS, k[m * d + head + t]), s);
+            }
+            s.intoArray(scores, m * FLOAT_LANES);
+            max = max.blend(s, max.compare(VectorOperators.LT, s));
+        }
+        max = max.blend(max1, max.compare(VectorOperators.LT, max1));
+        FloatVector sum = FloatVector.zero(FLOATS);
+        if (keys.nullK != null) {
+            FloatVector nullScore = FloatVector.zero(FLOATS);
+            for (int t = 0; t < dh; t++) {
+                nullScore = FloatVector.fromArray(FLOATS, scores, tile + (head + t) * FLOAT_LANES)
+                        .fma(FloatVector.broadcast(FLOATS, keys.nullK[head + t]), nullScore);
+            }
+            max = max.blend(nullScore, max.compare(VectorOperators.LT, nullScore));
+            sum = DeterministicMath.exp2(nullScore.sub(max));
+        }
+        for (m = 0; m < n; m++) {
+            FloatVector e = DeterministicMath.exp2(FloatVector.fromArray(FLOATS, scores, m * FLOAT_LANES).sub(max));
+            sum = sum.add(e);
+            e.intoArray(scores, m * FLOAT_LANES);
+        }
+        FloatVector.broadcast(FLOATS, 1f).div(sum)
+                .blend(NO_KEYS, max.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY))
+                .intoArray(scores, inverse);
+    }
+
+    /**
+     * The value sums of the head at component {@code head} for the group's {@code live} queries from their weights
+     * (lanes over the head's components; four queries and two vectors a step: eight chains in key order on two value
+     * loads and four weight broadcasts), scaled by 1/Σ into {@code out[(q0 + i)·d + head ..]}.
+     */
+    private static void groupValues(float[] values, int n, int d, int head, int dh, float[] scores, int inverse,
+                                    float[] out, int q0, int live) {
+        int i = 0;
+        for (; i + 4 <= live; i += 4) {
+            int t = 0;
+            for (; t + 2 * FLOAT_LANES <= dh; t += 2 * FLOAT_LANES) {
+                FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+                for (int m = 0; m < n; m++) {
+                    int row = m * d + head + t, w = m * FLOAT_LANES + i;
+                    FloatVector v = FloatVector.fromArray(FLOATS, values, row);
+                    FloatVector v1 = FloatVector.fromArray(FLOATS, values, row + FLOAT_LANES);
+                    FloatVector w0 = FloatVector.broadcast(FLOATS, scores[w]);
+                    FloatVector w1 = FloatVector.broadcast(FLOATS, scores[w + 1]);
+                    FloatVector w2 = FloatVector.broadcast(FLOATS, scores[w + 2]);
+                    FloatVector w3 = FloatVector.broadcast(FLOATS, scores[w + 3]);
+                    a0 = v.fma(w0, a0);
+                    a1 = v.fma(w1, a1);
+                    a2 = v.fma(w2, a2);
+                    a3 = v.fma(w3, a3);
+                    b0 = v1.fma(w0, b0);
+                    b1 = v1.fma(w1, b1);
+                    b2 = v1.fma(w2, b2);
+                    b3 = v1.fma(w3, b3);
+                }
+                storeValues(a0, scores[inverse + i], out, (q0 + i) * d + head + t);
+                storeValues(a1, scores[inverse + i + 1], out, (q0 + i + 1) * d + head + t);
+                storeValues(a2, scores[inverse + i + 2], out, (q0 + i + 2) * d + head + t);
+                storeValues(a3, scores[inverse + i + 3], out, (q0 + i + 3) * d + head + t);
+                storeValues(b0, scores[inverse + i], out, (q0 + i) * d + head + t + FLOAT_LANES);
+                storeValues(b1, scores[inverse + i + 1], out, (q0 + i + 1) * d + head + t + FLOAT_LANES);
+                storeValues(b2, scores[inverse + i + 2], out, (q0 + i + 2) * d + head + t + FLOAT_LANES);
+                storeValues(b3, scores[inverse + i + 3], out, (q0 + i + 3) * d + head + t + FLOAT_LANES);
+            }
+            for (; t < dh; t += FLOAT_LANES) {
+                FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
+                for (int m = 0; m < n; m++) {
+                    int w = m * FLOAT_LANES + i;
+                    FloatVector v = FloatVector.fromArray(FLOATS, values, m * d + head + t);
+                    a0 = v.fma(FloatVector.broadcast(FLOATS, scores[w]), a0);
+                    a1 = v.fma(FloatVector.broadcast(FLOATS, scores[w + 1]), a1);
+                    a2 = v.fma(FloatVector.broadcast(FLOATS, scores[w + 2]), a2);
+                    a3 = v.fma(FloatVector.broadcast(FLOATS, scores[w + 3]), a3);
+                }
+                storeValues(a0, scores[inverse + i], out, (q0 + i) * d + head + t);
+                storeValues(a1, scores[inverse + i + 1], out, (q0 + i + 1) * d + head + t);
+                storeValues(a2, scores[inverse + i + 2], out, (q0 + i + 2) * d + head + t);
+                storeValues(a3, scores[inverse + i + 3], out, (q0 + i + 3) * d + head + t);
+            }
+        }
+        for (; i < live; i++) {
+            for (int t = 0; t < dh; t += FLOAT_LANES) {
+                FloatVector a = FloatVector.zero(FLOATS);
+                for (int m = 0; m < n; m++) {
+                    a = FloatVector.fromArray(FLOATS, values, m * d + head + t)
+                            .fma(FloatVector.broadcast(FLOATS, scores[m * FLOAT_LANES + i]), a);
+                }
+                storeValues(a, scores[inverse + i], out, (q0 + i) * d + head + t);
+            }
+        }
+    }
+
+    /** A value sum times 1/Σ; zeros for a head with no finite score. */
+    private static void storeValues(FloatVector sum, float inverse, float[] out, int at) {
+        (inverse == NO_KEYS ? FloatVector.zero(FLOATS) : sum.mul(inverse)).intoArray(out, at);
+    }
+
     /** What {@link #softmaxHead} returns for a head with no finite score: a real 1 / total is positive, +∞ or NaN. */
     private static final float NO_KEYS = -1f;
 
@@ -710,7 +967,7 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
     private static float softmaxHead(float[] queries, int q, AttentionKeys keys, int j, float[] scores, int at) {
         int n = keys.n, dh = keys.headDim, head = j * dh;
         float[] nullK = keys.nullK;
-        float maxScore = scoreKeys(queries, q + head, keys.keysT, head, keys.stride, n, dh, scores, at);
+        float maxScore = scoreKeys(queries, q + head, keys.keysT(), head, keys.stride, n, dh, scores, at);
         float nullScore = 0;
         if (nullK != null) {
             for (int t = 0; t < dh; t++) {
