@@ -184,10 +184,7 @@ final class UserTower {
     /** One row of {@link #layerNorm} from its mean and its sum of squared deviations. */
     private void normalize(float[] xs, float[] as, int offset, double mean, double squares, float[] out) {
         float inverse = (float) (1 / Math.sqrt(squares / d + 1e-5));
-        for (int c = 0; c < d; c++) {
-            float centered = (float) (xs[offset + c] + as[offset + c] - mean);
-            out[offset + c] = centered * inverse * w.lnWeight[c] + w.lnBias[c];
-        }
+        kernels.layerNormRow(xs, as, offset, d, mean, inverse, w.lnWeight, w.lnBias, out);
     }
 
     /** Behaviours used by the last {@link #compute}. */

@@ -43,7 +43,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * d_v = 64) and {@code FLOOR_RECORDS} (a slot, then a float row of d_v + dx, as {@link ItemVectors#RECORDS}'), in
  * tables of the model's N rows: their slopes are the floors the engine's slopes are quoted against, measured in the
  * same phases. {@code FLOOR_ROWS_FLOAT}, {@code FLOOR_ROWS_SQ8} and {@code FLOOR_ROWS_RECORDS} are the same rows with no
- * slot before them: the floor of the rows API ({@code api = ROWS}).
+ * slot before them: the floor of the rows API ({@code api = ROWS}). {@code FMA_PEAK} is the user side's multiply-adds
+ * for {@code history} behaviours (the cost model) at the core's FMA peak ({@link FmaPeak}), whatever the size: the time
+ * a request's user side would take at the peak, measured in the same phases.
  *
  * <p>{@code modes} and {@code sizes} are lists joined by '+' (JMH's {@code -p} splits its values at commas), at most
  * {@value #MAX_PAIRS} pairs; the ORT modes need the ort build, {@code ./tarq jmh --ort}. The benchmark's own score (the mean over all pairs) means nothing; the figures
@@ -94,6 +96,7 @@ public class InterleavedModesBenchmark {
     private RequestScorer[] ort;     // [pair]: the ORT scorer, or null
     private RandomRequests[] pools;  // [pair]
     private MemoryFloor[] floors;    // [pair]: the floor of a FLOOR_* pair, or null
+    private FmaPeak[] peaks;         // [pair]: the FMA_PEAK work, or null
     private int[] nextRequest;
     private final SplittableRandom order = new SplittableRandom(7);
     private float[] out;
@@ -144,11 +147,16 @@ public class InterleavedModesBenchmark {
         ort = new RequestScorer[pairs];
         pools = new RandomRequests[pairs];
         floors = new MemoryFloor[pairs];
+        peaks = new FmaPeak[pairs];
         nextRequest = new int[pairs];
         int dv = model.dimensions().dv();
         for (int pair = 0; pair < pairs; pair++) {
             String name = modeList[pair / sizeList.length];
             int size = sizeList[pair % sizeList.length];
+            if (name.equals("FMA_PEAK")) {
+                peaks[pair] = new FmaPeak(FmaPeak.userSideMultiplyAdds(model.dimensions(), history));
+                continue;
+            }
             boolean rowsOnly = name.startsWith("FLOOR_ROWS_");
             long floorRowBytes = switch (rowsOnly ? "FLOOR_" + name.substring("FLOOR_ROWS_".length()) : name) {
                 case "FLOOR_FLOAT" -> 4L * dv;
@@ -197,6 +205,8 @@ public class InterleavedModesBenchmark {
         float result;
         if (floors[pair] != null) {
             result = floors[pair].request(r);
+        } else if (peaks[pair] != null) {
+            result = peaks[pair].run();
         } else {
             pools[pair].score(r, ort[pair], scorer, engineModes[pair], api, out);
             result = out[0];

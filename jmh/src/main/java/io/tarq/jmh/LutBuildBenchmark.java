@@ -50,9 +50,8 @@ public class LutBuildBenchmark {
     static final int D = 64;
     static final int HEADS = 4;
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
-    /** Independent accumulators of the peak loop: enough to cover FMA latency × ports. */
-    static final int CHAINS = 12;
     static final int PEAK_STEPS = 100_000;
+    private static final FmaPeak PEAK = new FmaPeak((long) PEAK_STEPS * FmaPeak.CHAINS * FloatVector.SPECIES_PREFERRED.length());
 
     @Param({"SCALAR", "PANAMA", "NATIVE"})
     public Impl impl;
@@ -121,29 +120,12 @@ public class LutBuildBenchmark {
     }
 
     /**
-     * {@value #PEAK_STEPS} steps of {@value #CHAINS} independent vector FMAs on registers: the core's multiply-add peak
-     * in this JVM. Multiply-adds a call: PEAK_STEPS × CHAINS × lanes.
+     * {@value #PEAK_STEPS} steps of {@value FmaPeak#CHAINS} independent vector FMAs on registers ({@link FmaPeak}): the
+     * core's multiply-add peak in this JVM. Multiply-adds a call: PEAK_STEPS × CHAINS × lanes.
      */
     @Benchmark
     public float fmaPeak() {
-        FloatVector a = FloatVector.broadcast(FLOATS, 0.999f);
-        FloatVector b = FloatVector.broadcast(FLOATS, 1e-3f);
-        FloatVector c0 = a, c1 = a, c2 = a, c3 = a, c4 = a, c5 = a, c6 = a, c7 = a, c8 = a, c9 = a, c10 = a, c11 = a;
-        for (int i = 0; i < PEAK_STEPS; i++) {
-            c0 = c0.fma(a, b);
-            c1 = c1.fma(a, b);
-            c2 = c2.fma(a, b);
-            c3 = c3.fma(a, b);
-            c4 = c4.fma(a, b);
-            c5 = c5.fma(a, b);
-            c6 = c6.fma(a, b);
-            c7 = c7.fma(a, b);
-            c8 = c8.fma(a, b);
-            c9 = c9.fma(a, b);
-            c10 = c10.fma(a, b);
-            c11 = c11.fma(a, b);
-        }
-        return c0.add(c1).add(c2).add(c3).add(c4).add(c5).add(c6).add(c7).add(c8).add(c9).add(c10).add(c11).lane(0);
+        return PEAK.run();
     }
 
     private static float[] gaussian(SplittableRandom random, int n, double std) {

@@ -40,6 +40,24 @@ public interface KernelSupport {
     void linear(float[] x, int xOffset, int rows, int in, float[] wT, float[] bias, int out, float[] y, int yOffset);
 
     /**
+     * One row's LayerNorm output from its statistics: {@code out[o + c] = (float) (xs[o + c] + as[o + c] − mean) ·
+     * inverse · weight[c] + bias[c]} for c < d, each product and sum rounded to float in that order (the residual sum
+     * in float, the centring in double), so every implementation gives the same bits.
+     *
+     * @param xs      the block's input X, row at {@code offset}
+     * @param as      the attention output A, row at {@code offset}
+     * @param offset  the row's first index in xs, as and out
+     * @param d       the row's width
+     * @param mean    the row's mean of X + A
+     * @param inverse 1/√(variance + eps), rounded to float
+     * @param weight  LayerNorm's weight, d floats
+     * @param bias    LayerNorm's bias, d floats
+     * @param out     receives the row at {@code offset}
+     */
+    void layerNormRow(float[] xs, float[] as, int offset, int d, double mean, float inverse, float[] weight, float[] bias,
+                      float[] out);
+
+    /**
      * The two-tower scan: {@code out[i] = scale·⟨u, vec[rows[i]]⟩ + shift} for {@code i < count}, where
      * {@code vec} holds rows of {@code dim} little-endian floats (the mapped {@code item.vec}).
      *

@@ -24,6 +24,15 @@ public final class ScalarKernels implements KernelSupport {
     }
 
     @Override
+    public void layerNormRow(float[] xs, float[] as, int offset, int d, double mean, float inverse, float[] weight,
+                             float[] bias, float[] out) {
+        for (int c = 0; c < d; c++) {
+            float centered = (float) (xs[offset + c] + as[offset + c] - mean);
+            out[offset + c] = centered * inverse * weight[c] + bias[c];
+        }
+    }
+
+    @Override
     public void linear(float[] x, int xOffset, int rows, int in, float[] wT, float[] bias, int out, float[] y, int yOffset) {
         for (int r = 0; r < rows; r++) {
             int yRow = yOffset + r * out;

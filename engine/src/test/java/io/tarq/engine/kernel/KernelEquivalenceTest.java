@@ -124,6 +124,33 @@ class KernelEquivalenceTest {
         }
     }
 
+    /**
+     * LayerNorm's output pass is the same bits in both: the same float and double operations lane for lane, over
+     * widths around the four-lane step, rows at an offset, means and scales of any size, and non-finite inputs.
+     */
+    @Test
+    void layerNormRowIsExact() {
+        SplittableRandom random = new SplittableRandom(ROOT_SEED ^ 4242);
+        for (int trial = 0; trial < 20_000; trial++) { // enough calls for C2 to compile both
+            int d = 1 + random.nextInt(70), offset = random.nextInt(9);
+            double scale = Math.scalb(1.0, random.nextInt(-20, 21));
+            float[] xs = gaussian(random, offset + d, scale);
+            float[] as = gaussian(random, offset + d, scale);
+            if (trial % 100 == 0) {
+                xs[offset + random.nextInt(d)] = trial % 200 == 0 ? Float.NaN : Float.POSITIVE_INFINITY;
+            }
+            double mean = random.nextGaussian() * scale;
+            float inverse = (float) (1 / (scale * (0.5 + random.nextDouble())));
+            float[] weight = gaussian(random, d, 1);
+            float[] bias = gaussian(random, d, 0.1);
+            float[] expected = new float[offset + d];
+            float[] actual = new float[offset + d];
+            scalar.layerNormRow(xs, as, offset, d, mean, inverse, weight, bias, expected);
+            panama.layerNormRow(xs, as, offset, d, mean, inverse, weight, bias, actual);
+            assertArrayEquals(expected, actual, "d " + d + " offset " + offset + " trial " + trial);
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("sizes")
     void linear(int rows) {

@@ -8,6 +8,7 @@ import io.tarq.engine.kernel.ScalarKernels;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
@@ -105,6 +106,31 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         }
         for (; r < rows; r++) {
             linearOneRow(x, xOffset + r * in, in, wT, bias, out, y, yOffset + r * out);
+        }
+    }
+
+    /** Four floats, the lanes of one 256-bit double vector: the LayerNorm row's centring runs in double. */
+    private static final VectorSpecies<Float> FLOATS_OF_DOUBLES = FloatVector.SPECIES_128;
+    private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_256;
+
+    @Override
+    public void layerNormRow(float[] xs, float[] as, int offset, int d, double mean, float inverse, float[] weight,
+                             float[] bias, float[] out) {
+        // The scalar twin's operations lane for lane (a float sum widened, the mean subtracted in double, narrowed,
+        // then two float products and a float sum): the same bits, four components a step instead of one.
+        DoubleVector shift = DoubleVector.broadcast(DOUBLES, mean);
+        int c = 0;
+        for (; c + 4 <= d; c += 4) {
+            FloatVector sum = FloatVector.fromArray(FLOATS_OF_DOUBLES, xs, offset + c)
+                    .add(FloatVector.fromArray(FLOATS_OF_DOUBLES, as, offset + c));
+            DoubleVector wide = (DoubleVector) sum.convertShape(VectorOperators.F2D, DOUBLES, 0);
+            FloatVector centered = (FloatVector) wide.sub(shift).convertShape(VectorOperators.D2F, FLOATS_OF_DOUBLES, 0);
+            centered.mul(inverse).mul(FloatVector.fromArray(FLOATS_OF_DOUBLES, weight, c))
+                    .add(FloatVector.fromArray(FLOATS_OF_DOUBLES, bias, c)).intoArray(out, offset + c);
+        }
+        for (; c < d; c++) {
+            float centered = (float) (xs[offset + c] + as[offset + c] - mean);
+            out[offset + c] = centered * inverse * weight[c] + bias[c];
         }
     }
 
