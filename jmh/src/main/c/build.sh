@@ -1,6 +1,7 @@
 #!/bin/sh
 # Compiles tarq_native.c into the shared library the native benchmarks and tests load (NativeLibrary finds it at
-# target/native/libtarqnative.so, beside the jar or the classes). Run by the jmh module's Maven build
+# target/native/libtarqnative.so, beside the jar or the classes), and loopback_floor.c into a program beside it
+# (docs/serving.md: the loopback exchange with no JVM on either side). Run by the jmh module's Maven build
 # (exec-maven-plugin, phase process-classes): build.sh SOURCE OUTPUT.
 # -march=native: the library is for this machine's benchmarks only, and its AVX-512 and AVX2 paths are compiled only
 # where the build machine has them (tarq_native_features() says which). -ffp-contract=off: see tarq_native.c.
@@ -16,4 +17,6 @@ if ! command -v gcc >/dev/null 2>&1; then
   exit 0
 fi
 mkdir -p "$(dirname "$output")"
-exec gcc -O3 -march=native -ffp-contract=off -std=c11 -Wall -Wextra -Werror -shared -fPIC -o "$output" "$source"
+gcc -O3 -march=native -ffp-contract=off -std=c11 -Wall -Wextra -Werror -shared -fPIC -o "$output" "$source"
+exec gcc -O2 -std=c11 -Wall -Wextra -Werror -pthread -o "$(dirname "$output")/loopback_floor" \
+    "$(dirname "$source")/loopback_floor.c"
