@@ -913,7 +913,8 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
     /**
      * The value sums of the head at component {@code head} for the group's {@code live} queries from their weights
      * (lanes over the head's components; four queries and two vectors a step: eight chains in key order on two value
-     * loads and four weight broadcasts), scaled by 1/Σ into {@code out[(q0 + i)·d + head ..]}.
+     * loads and four weight broadcasts), scaled by 1/Σ into {@code out[(q0 + i)·d + head ..]}; zeros for a query whose
+     * head has no finite score.
      */
     private static void groupValues(float[] values, int n, int d, int head, int dh, float[] scores, int inverse,
                                     float[] out, int q0, int live) {
@@ -939,14 +940,14 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                     b2 = v1.fma(w2, b2);
                     b3 = v1.fma(w3, b3);
                 }
-                storeValues(a0, scores[inverse + i], out, (q0 + i) * d + head + t);
-                storeValues(a1, scores[inverse + i + 1], out, (q0 + i + 1) * d + head + t);
-                storeValues(a2, scores[inverse + i + 2], out, (q0 + i + 2) * d + head + t);
-                storeValues(a3, scores[inverse + i + 3], out, (q0 + i + 3) * d + head + t);
-                storeValues(b0, scores[inverse + i], out, (q0 + i) * d + head + t + FLOAT_LANES);
-                storeValues(b1, scores[inverse + i + 1], out, (q0 + i + 1) * d + head + t + FLOAT_LANES);
-                storeValues(b2, scores[inverse + i + 2], out, (q0 + i + 2) * d + head + t + FLOAT_LANES);
-                storeValues(b3, scores[inverse + i + 3], out, (q0 + i + 3) * d + head + t + FLOAT_LANES);
+                a0.mul(scores[inverse + i]).intoArray(out, (q0 + i) * d + head + t);
+                a1.mul(scores[inverse + i + 1]).intoArray(out, (q0 + i + 1) * d + head + t);
+                a2.mul(scores[inverse + i + 2]).intoArray(out, (q0 + i + 2) * d + head + t);
+                a3.mul(scores[inverse + i + 3]).intoArray(out, (q0 + i + 3) * d + head + t);
+                b0.mul(scores[inverse + i]).intoArray(out, (q0 + i) * d + head + t + FLOAT_LANES);
+                b1.mul(scores[inverse + i + 1]).intoArray(out, (q0 + i + 1) * d + head + t + FLOAT_LANES);
+                b2.mul(scores[inverse + i + 2]).intoArray(out, (q0 + i + 2) * d + head + t + FLOAT_LANES);
+                b3.mul(scores[inverse + i + 3]).intoArray(out, (q0 + i + 3) * d + head + t + FLOAT_LANES);
             }
             for (; t < dh; t += FLOAT_LANES) {
                 FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
@@ -958,10 +959,10 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                     a2 = v.fma(FloatVector.broadcast(FLOATS, scores[w + 2]), a2);
                     a3 = v.fma(FloatVector.broadcast(FLOATS, scores[w + 3]), a3);
                 }
-                storeValues(a0, scores[inverse + i], out, (q0 + i) * d + head + t);
-                storeValues(a1, scores[inverse + i + 1], out, (q0 + i + 1) * d + head + t);
-                storeValues(a2, scores[inverse + i + 2], out, (q0 + i + 2) * d + head + t);
-                storeValues(a3, scores[inverse + i + 3], out, (q0 + i + 3) * d + head + t);
+                a0.mul(scores[inverse + i]).intoArray(out, (q0 + i) * d + head + t);
+                a1.mul(scores[inverse + i + 1]).intoArray(out, (q0 + i + 1) * d + head + t);
+                a2.mul(scores[inverse + i + 2]).intoArray(out, (q0 + i + 2) * d + head + t);
+                a3.mul(scores[inverse + i + 3]).intoArray(out, (q0 + i + 3) * d + head + t);
             }
         }
         for (; i < live; i++) {
@@ -971,15 +972,18 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                     a = FloatVector.fromArray(FLOATS, values, m * d + head + t)
                             .fma(FloatVector.broadcast(FLOATS, scores[m * FLOAT_LANES + i]), a);
                 }
-                storeValues(a, scores[inverse + i], out, (q0 + i) * d + head + t);
+                a.mul(scores[inverse + i]).intoArray(out, (q0 + i) * d + head + t);
+            }
+        }
+        // A head with no finite score outputs zeros (its 1/Σ is NO_KEYS). Fixed up here rather than in a helper taking
+        // the sums: a vector passed to a method C2 does not inline is boxed, and C2 did not always inline it.
+        for (i = 0; i < live; i++) {
+            if (scores[inverse + i] == NO_KEYS) {
+                java.util.Arrays.fill(out, (q0 + i) * d + head, (q0 + i) * d + head + dh, 0f);
             }
         }
     }
 
-    /** A value sum times 1/Σ; zeros for a head with no finite score. */
-    private static void storeValues(FloatVector sum, float inverse, float[] out, int at) {
-        (inverse == NO_KEYS ? FloatVector.zero(FLOATS) : sum.mul(inverse)).intoArray(out, at);
-    }
 
     /** What {@link #softmaxHead} returns for a head with no finite score: a real 1 / total is positive, +∞ or NaN. */
     private static final float NO_KEYS = -1f;
