@@ -984,7 +984,6 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         }
     }
 
-
     /** What {@link #softmaxHead} returns for a head with no finite score: a real 1 / total is positive, +∞ or NaN. */
     private static final float NO_KEYS = -1f;
 
