@@ -133,32 +133,81 @@ final class DeterministicMath {
     }
 
     /**
-     * 2^x lane by lane for x ≤ 0 (softmax arguments {@code s − max}); inputs below −126 give 2^−126 (≈ 1e−38), which
-     * no softmax sum notices. Larger inputs are outside its contract.
+     * The sum of {@code a[from..from + count)} in the order the lane-wise kernels add: each lane's running sum over
+     * the vectors, in order, then {@link #sum}'s pairwise tree (the same tree, written out here so that no vector
+     * crosses a call). Lanes past count are left out; the array needs no room past them.
      */
-    static FloatVector exp2(FloatVector x) {
-        // A compare and a blend: lanewise MAX keeps Java's NaN and signed-zero rules, six instructions on x86.
-        return exp2InRange(x.blend(MIN_INPUT, x.compare(VectorOperators.LT, MIN_INPUT)));
+    static float sum(float[] a, int from, int count) {
+        FloatVector v = FloatVector.zero(FLOATS);
+        int m = 0;
+        for (; m <= count - LANES; m += LANES) {
+            v = v.add(FloatVector.fromArray(FLOATS, a, from + m));
+        }
+        if (m < count) {
+            v = v.add(FloatVector.fromArray(FLOATS, a, from + m, FLOATS.indexInRange(m, count)));
+        }
+        if (LANES == 16) {
+            v = v.add(v.rearrange(ROTATE_8));
+        }
+        v = v.add(v.rearrange(ROTATE_4));
+        v = v.add(v.rearrange(ROTATE_2));
+        v = v.add(v.rearrange(ROTATE_1));
+        return v.lane(0);
     }
 
     /**
-     * 2^x lane by lane for x in [−126, 126], with no clamp: the caller guarantees the range (a softmax whose scores are
-     * bounded, see {@code AttentionKeys.unshiftedNormSq}); {@link #exp2} clamps, then calls it.
+     * 2^x in place, lane by lane, for the vector rows {@code a[first + r·step ..+LANES)}, r < rows, with x ≤ 0 (softmax
+     * arguments {@code s − max}); inputs below −126 give 2^−126 (≈ 1e−38), which no softmax sum notices. Larger inputs
+     * are outside its contract.
+     *
+     * <p>Rows of an array, not a vector: a vector passed to or returned from a method C2 does not inline is boxed, and
+     * C2 declines to inline ordinary methods by profile (a call site that looks cold, a caller grown past its node
+     * budget), which the kernels cannot rule out. A kernel that called an exponential on vectors allocated some
+     * 5 KB a request in some JVMs; with arrays and numbers crossing, declining the inline costs a call, never a box.
      */
-    static FloatVector exp2InRange(FloatVector x) {
-        // x + R holds k = round(x) in its low mantissa bits (R's own low bits are zero), as two's complement for
-        // k < 0; with R + 127 they hold k + 127, which shifted left by 23 is 2^k's exponent field: exactly what
-        // converting k to an int gives, without the conversion's fix-ups for NaN and overflow.
-        FloatVector shifted = x.add(ROUNDING_BIASED);
-        FloatVector k = shifted.sub(ROUNDING_BIASED);
-        FloatVector f = x.sub(k);
-        FloatVector p = FloatVector.broadcast(FLOATS, P6).fma(f, FloatVector.broadcast(FLOATS, P5))
-                .fma(f, FloatVector.broadcast(FLOATS, P4))
-                .fma(f, FloatVector.broadcast(FLOATS, P3))
-                .fma(f, FloatVector.broadcast(FLOATS, P2))
-                .fma(f, FloatVector.broadcast(FLOATS, P1))
-                .fma(f, FloatVector.broadcast(FLOATS, P0));
-        IntVector exponent = shifted.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23);
-        return p.mul(exponent.reinterpretAsFloats());
+    static void exp2Rows(float[] a, int first, int step, int rows) {
+        exp2Rows(a, first, step, rows, -1, true);
+    }
+
+    /**
+     * {@link #exp2Rows} of {@code row − shift}, the shift a row of its own at {@code a[shiftAt ..+LANES)}: the
+     * softmax's subtraction of the max in the same pass.
+     */
+    static void exp2Rows(float[] a, int first, int step, int rows, int shiftAt) {
+        exp2Rows(a, first, step, rows, shiftAt, true);
+    }
+
+    /**
+     * {@link #exp2Rows} without the clamp, for x in [−126, 126]: the caller guarantees the range (a softmax whose
+     * scores are bounded, see {@code AttentionKeys.unshiftedNormSq}).
+     */
+    static void exp2InRangeRows(float[] a, int first, int step, int rows) {
+        exp2Rows(a, first, step, rows, -1, false);
+    }
+
+    private static void exp2Rows(float[] a, int first, int step, int rows, int shiftAt, boolean clamp) {
+        // x − 0 is x exactly (−0 and NaN included): no shift is a zero shift.
+        FloatVector shift = shiftAt < 0 ? FloatVector.zero(FLOATS) : FloatVector.fromArray(FLOATS, a, shiftAt);
+        for (int r = 0; r < rows; r++) {
+            int at = first + r * step;
+            FloatVector x = FloatVector.fromArray(FLOATS, a, at).sub(shift);
+            if (clamp) { // a compare and a blend: lanewise MAX keeps Java's NaN and signed-zero rules, six instructions on x86
+                x = x.blend(MIN_INPUT, x.compare(VectorOperators.LT, MIN_INPUT));
+            }
+            // x + R holds k = round(x) in its low mantissa bits (R's own low bits are zero), as two's complement for
+            // k < 0; with R + 127 they hold k + 127, which shifted left by 23 is 2^k's exponent field: exactly what
+            // converting k to an int gives, without the conversion's fix-ups for NaN and overflow.
+            FloatVector shifted = x.add(ROUNDING_BIASED);
+            FloatVector k = shifted.sub(ROUNDING_BIASED);
+            FloatVector f = x.sub(k);
+            FloatVector p = FloatVector.broadcast(FLOATS, P6).fma(f, FloatVector.broadcast(FLOATS, P5))
+                    .fma(f, FloatVector.broadcast(FLOATS, P4))
+                    .fma(f, FloatVector.broadcast(FLOATS, P3))
+                    .fma(f, FloatVector.broadcast(FLOATS, P2))
+                    .fma(f, FloatVector.broadcast(FLOATS, P1))
+                    .fma(f, FloatVector.broadcast(FLOATS, P0));
+            IntVector exponent = shifted.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23);
+            p.mul(exponent.reinterpretAsFloats()).intoArray(a, at);
+        }
     }
 }

@@ -673,7 +673,8 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
      * <p>Only arrays and numbers cross this call: a vector passed to or returned from a method that is not inlined is
      * boxed (on the heap, tens of times slower). Both forms stay in this one method, which is too large for C2 to
      * inline into the scoring loops: split in two smaller ones, C2 inlined them into the loops in most JVMs and
-     * compiled the build slower (LutBuildBenchmark, docs/benchmarks.md).
+     * compiled the build slower (LutBuildBenchmark, docs/benchmarks.md). Only the exponential
+     * ({@link DeterministicMath#exp2Rows}) is a call of its own.
      *
      * <p>It also leaves the weights 2^s in {@code scores} in place of the scores and 1/Σ at
      * {@code scores[crossInversesAt + first ..+lanes)}, for the cross rows ({@link #addHeadCross}). The stores are
@@ -698,16 +699,15 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         FloatVector sum = FloatVector.zero(FLOATS);
         FloatVector weighted = FloatVector.zero(FLOATS);
         int uRow = j * keys.stride;
+        // The null key's weight is formed in the group's 1/Σ row, which is written last.
+        int inverse = crossInversesAt(keys) + first;
         if (normSq.compare(VectorOperators.LE, keys.unshiftedNormSq[j]).allTrue()) { // false for a NaN on either side
             if (nullK != null) {
-                sum = DeterministicMath.exp2InRange(nullScore);
+                nullScore.intoArray(scores, inverse);
+                DeterministicMath.exp2InRangeRows(scores, inverse, FLOAT_LANES, 1);
+                sum = FloatVector.fromArray(FLOATS, scores, inverse);
             }
-            for (int m = 0; m < n; m++) {
-                FloatVector e = DeterministicMath.exp2InRange(FloatVector.fromArray(FLOATS, scores, first + m * SCORE_STEP));
-                sum = sum.add(e);
-                weighted = e.fma(FloatVector.broadcast(FLOATS, u[uRow + m]), weighted);
-                e.intoArray(scores, first + m * SCORE_STEP);
-            }
+            DeterministicMath.exp2InRangeRows(scores, first, SCORE_STEP, n);
         } else {
             // The largest score by compare and blend (lanewise MAX keeps Java's NaN and signed-zero rules: six
             // instructions on x86). A NaN score is skipped here but still makes the sum NaN; ±0 maxima give the same
@@ -733,16 +733,22 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
             max = max.blend(max2, max.compare(VectorOperators.LT, max2));
             if (nullK != null) {
                 max = max.blend(nullScore, max.compare(VectorOperators.LT, nullScore));
-                sum = DeterministicMath.exp2(nullScore.sub(max));
+                nullScore.sub(max).intoArray(scores, inverse);
+                DeterministicMath.exp2Rows(scores, inverse, FLOAT_LANES, 1);
+                sum = FloatVector.fromArray(FLOATS, scores, inverse);
             }
             for (m = 0; m < n; m++) {
-                FloatVector e = DeterministicMath.exp2(FloatVector.fromArray(FLOATS, scores, first + m * SCORE_STEP).sub(max));
-                sum = sum.add(e);
-                weighted = e.fma(FloatVector.broadcast(FLOATS, u[uRow + m]), weighted);
-                e.intoArray(scores, first + m * SCORE_STEP);
+                int at = first + m * SCORE_STEP;
+                FloatVector.fromArray(FLOATS, scores, at).sub(max).intoArray(scores, at);
             }
+            DeterministicMath.exp2Rows(scores, first, SCORE_STEP, n);
         }
-        FloatVector.broadcast(FLOATS, 1f).div(sum).intoArray(scores, crossInversesAt(keys) + first);
+        for (int m = 0; m < n; m++) { // the weights, now in place: their sum and the readout, in key order
+            FloatVector e = FloatVector.fromArray(FLOATS, scores, first + m * SCORE_STEP);
+            sum = sum.add(e);
+            weighted = e.fma(FloatVector.broadcast(FLOATS, u[uRow + m]), weighted);
+        }
+        FloatVector.broadcast(FLOATS, 1f).div(sum).intoArray(scores, inverse);
         FloatVector readout = weighted.div(sum);
         int i = g * FLOAT_LANES;
         if (i + FLOAT_LANES <= count) {
@@ -797,9 +803,12 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         }
     }
 
-    /** Floats of scratch {@link #attendValuesByQueries} needs: a head's weights, the queries' tile, the inverses. */
+    /**
+     * Floats of scratch {@link #attendValuesByQueries} needs: a head's weights, the queries' tile, the inverses, the
+     * maxima.
+     */
     private static int byQueriesScratch(AttentionKeys keys) {
-        return (keys.stride + keys.d + keys.heads) * FLOAT_LANES;
+        return (keys.stride + keys.d + keys.heads + 1) * FLOAT_LANES;
     }
 
     /**
@@ -809,12 +818,19 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
      * keys is lane-wise, with no horizontal reduction and no per-query pass. The value sums then run with lanes over
      * the head's components, four queries at a time, from the weights' broadcasts; each output is its sum of
      * e·V times 1/Σe. Scratch layout in {@code scores}: the head's weights {@code [n][lanes]}, then the tile
-     * {@code [d][lanes]}, then 1/Σe {@code [h][lanes]} ({@link #NO_KEYS} for a query whose head has no finite score).
+     * {@code [d][lanes]}, then 1/Σe {@code [h][lanes]} ({@link #NO_KEYS} for a query whose head has no finite score),
+     * then the head's maxima {@code [lanes]}.
+     *
+     * <p>Each step of a head (scores, max, exponential, 1/Σ, value sums) is a small method, and only arrays and numbers
+     * pass between them. In one method, C2 compiled the softmax's running maxima as heap boxes in some JVMs (22 to
+     * 218 KB a request; the box is decided by the whole method's compilation, not by the loop's own shape), as it did
+     * the uint8 scan's vectors when the scan was inlined into the request path (docs/benchmarks.md, "Allocation").
      */
     private static void attendValuesByQueries(float[] queries, int count, AttentionKeys keys, float[] values,
                                               float[] scores, float[] out) {
-        int d = keys.d, dh = keys.headDim;
-        int tile = keys.stride * FLOAT_LANES, inverses = tile + d * FLOAT_LANES;
+        int n = keys.n, d = keys.d, dh = keys.headDim;
+        int tile = keys.stride * FLOAT_LANES, inverses = tile + d * FLOAT_LANES, maxima = inverses + keys.heads * FLOAT_LANES;
+        boolean nullKey = keys.nullK != null;
         for (int q0 = 0; q0 < count; q0 += FLOAT_LANES) {
             int live = Math.min(FLOAT_LANES, count - q0);
             for (int i = 0; i < live; i++) {
@@ -830,20 +846,22 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
             }
             for (int j = 0; j < keys.heads; j++) {
                 int inverse = inverses + j * FLOAT_LANES;
-                groupWeights(keys, j * dh, scores, tile, inverse);
-                groupValues(values, keys.n, d, j * dh, dh, scores, inverse, out, q0, live);
+                groupScores(keys, j * dh, scores, tile);
+                groupMax(keys, j * dh, scores, tile, inverse, maxima);
+                DeterministicMath.exp2Rows(scores, 0, FLOAT_LANES, n, maxima);
+                if (nullKey) {
+                    DeterministicMath.exp2Rows(scores, inverse, FLOAT_LANES, 1, maxima);
+                }
+                groupInverse(n, nullKey, scores, inverse, maxima);
+                groupValues(values, n, d, j * dh, dh, scores, inverse, out, q0, live);
             }
         }
     }
 
-    /**
-     * A query group's weights 2^(s − max) for the head at component {@code head} into {@code scores[m·lanes + i]},
-     * and 1/Σ (the null key's weight included) into {@code scores[inverse + i]}.
-     */
-    private static void groupWeights(AttentionKeys keys, int head, float[] scores, int tile, int inverse) {
+    /** A query group's scores for the head at component {@code head}, query lanes, into {@code scores[m·lanes + i]}. */
+    private static void groupScores(AttentionKeys keys, int head, float[] scores, int tile) {
         int n = keys.n, d = keys.d, dh = keys.headDim;
         float[] k = keys.keys;
-        FloatVector max = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY), max1 = max;
         int m = 0;
         // Eight keys a step: eight independent chains of dh FMAs share each query-component load.
         for (; m + 8 <= n; m += 8) {
@@ -869,16 +887,6 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
             s5.intoArray(scores, w + 5 * FLOAT_LANES);
             s6.intoArray(scores, w + 6 * FLOAT_LANES);
             s7.intoArray(scores, w + 7 * FLOAT_LANES);
-            // The max by compare and blend, two running maxima (see addHeadReadout): a NaN score is skipped here but
-            // still makes its query's sum NaN.
-            max = max.blend(s0, max.compare(VectorOperators.LT, s0));
-            max1 = max1.blend(s1, max1.compare(VectorOperators.LT, s1));
-            max = max.blend(s2, max.compare(VectorOperators.LT, s2));
-            max1 = max1.blend(s3, max1.compare(VectorOperators.LT, s3));
-            max = max.blend(s4, max.compare(VectorOperators.LT, s4));
-            max1 = max1.blend(s5, max1.compare(VectorOperators.LT, s5));
-            max = max.blend(s6, max.compare(VectorOperators.LT, s6));
-            max1 = max1.blend(s7, max1.compare(VectorOperators.LT, s7));
         }
         for (; m < n; m++) {
             FloatVector s = FloatVector.zero(FLOATS);
@@ -887,10 +895,30 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                         .fma(FloatVector.broadcast(FLOATS, k[m * d + head + t]), s);
             }
             s.intoArray(scores, m * FLOAT_LANES);
+        }
+    }
+
+    /**
+     * The group's softmax shift: each query's max score (the null key's included) into {@code scores[maxima ..]}, and
+     * the null key's score into {@code scores[inverse ..]} (its weight has no row of its own).
+     */
+    private static void groupMax(AttentionKeys keys, int head, float[] scores, int tile, int inverse, int maxima) {
+        int n = keys.n, dh = keys.headDim;
+        // Compare and blend, two running maxima (see addHeadReadout): a NaN score is skipped here but still makes its
+        // query's sum NaN.
+        FloatVector max = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY), max1 = max;
+        int m = 0;
+        for (; m + 2 <= n; m += 2) {
+            FloatVector s0 = FloatVector.fromArray(FLOATS, scores, m * FLOAT_LANES);
+            FloatVector s1 = FloatVector.fromArray(FLOATS, scores, (m + 1) * FLOAT_LANES);
+            max = max.blend(s0, max.compare(VectorOperators.LT, s0));
+            max1 = max1.blend(s1, max1.compare(VectorOperators.LT, s1));
+        }
+        if (m < n) {
+            FloatVector s = FloatVector.fromArray(FLOATS, scores, m * FLOAT_LANES);
             max = max.blend(s, max.compare(VectorOperators.LT, s));
         }
         max = max.blend(max1, max.compare(VectorOperators.LT, max1));
-        FloatVector sum = FloatVector.zero(FLOATS);
         if (keys.nullK != null) {
             FloatVector nullScore = FloatVector.zero(FLOATS);
             for (int t = 0; t < dh; t++) {
@@ -898,13 +926,21 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                         .fma(FloatVector.broadcast(FLOATS, keys.nullK[head + t]), nullScore);
             }
             max = max.blend(nullScore, max.compare(VectorOperators.LT, nullScore));
-            sum = DeterministicMath.exp2(nullScore.sub(max));
+            nullScore.intoArray(scores, inverse);
         }
-        for (m = 0; m < n; m++) {
-            FloatVector e = DeterministicMath.exp2(FloatVector.fromArray(FLOATS, scores, m * FLOAT_LANES).sub(max));
-            sum = sum.add(e);
-            e.intoArray(scores, m * FLOAT_LANES);
+        max.intoArray(scores, maxima);
+    }
+
+    /**
+     * 1/Σ of the group's weights (the null key's, at {@code scores[inverse ..]}, first) into {@code scores[inverse ..]};
+     * {@link #NO_KEYS} for a query with no finite score.
+     */
+    private static void groupInverse(int n, boolean nullKey, float[] scores, int inverse, int maxima) {
+        FloatVector sum = nullKey ? FloatVector.fromArray(FLOATS, scores, inverse) : FloatVector.zero(FLOATS);
+        for (int m = 0; m < n; m++) {
+            sum = sum.add(FloatVector.fromArray(FLOATS, scores, m * FLOAT_LANES));
         }
+        FloatVector max = FloatVector.fromArray(FLOATS, scores, maxima);
         FloatVector.broadcast(FLOATS, 1f).div(sum)
                 .blend(NO_KEYS, max.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY))
                 .intoArray(scores, inverse);
@@ -996,7 +1032,8 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
     private static float softmaxHead(float[] queries, int q, AttentionKeys keys, int j, float[] scores, int at) {
         int n = keys.n, dh = keys.headDim, head = j * dh;
         float[] nullK = keys.nullK;
-        float maxScore = scoreKeys(queries, q + head, keys.keysT(), head, keys.stride, n, dh, scores, at);
+        scoreKeys(queries, q + head, keys.keysT(), head, keys.stride, n, dh, scores, at);
+        float maxScore = largestScore(scores, at, n);
         float nullScore = 0;
         if (nullK != null) {
             for (int t = 0; t < dh; t++) {
@@ -1007,16 +1044,13 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         if (maxScore == Float.NEGATIVE_INFINITY) {
             return NO_KEYS;
         }
+        // Whole vectors: the keys' stride has room past n, and the lanes past n are never read.
         FloatVector shift = FloatVector.broadcast(FLOATS, maxScore);
-        FloatVector sum = FloatVector.zero(FLOATS);
         for (int m = 0; m < n; m += FLOAT_LANES) {
-            VectorMask<Float> live = FLOATS.indexInRange(m, n);
-            FloatVector e = DeterministicMath.exp2(FloatVector.fromArray(FLOATS, scores, at + m).sub(shift).blend(0f, live.not()))
-                    .blend(0f, live.not());
-            e.intoArray(scores, at + m);
-            sum = sum.add(e);
+            FloatVector.fromArray(FLOATS, scores, at + m).sub(shift).intoArray(scores, at + m);
         }
-        float total = DeterministicMath.sum(sum);
+        DeterministicMath.exp2Rows(scores, at, FLOAT_LANES, (n + FLOAT_LANES - 1) / FLOAT_LANES);
+        float total = DeterministicMath.sum(scores, at, n);
         if (nullK != null) {
             total += ScalarKernels.exp2(nullScore - maxScore);
         }
@@ -1081,14 +1115,13 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
 
     /**
      * Pass 1 of a head's attention: {@code scores[m] = q·K_j[m]} for m < n, 16 (8) keys a step with lanes over keys
-     * and one broadcast of q[t] a component; returns the largest score.
+     * and one broadcast of q[t] a component.
      */
-    private static float scoreKeys(float[] queries, int q, float[] kT, int head, int stride, int n, int dh, float[] scores,
+    private static void scoreKeys(float[] queries, int q, float[] kT, int head, int stride, int n, int dh, float[] scores,
                                    int at) {
         // A step's score is one chain of dh dependent FMAs (dh = 16: 64 cycles of latency for 16 FMAs). Four steps
         // at a time run four chains side by side; each chain keeps its order, so the scores are the same bits.
         // The fourth step starts below n, so it ends within the keys' stride (n rounded up to 16).
-        FloatVector max = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
         int m = 0;
         for (; m + 3 * FLOAT_LANES < n; m += 4 * FLOAT_LANES) {
             FloatVector s0 = FloatVector.zero(FLOATS), s1 = s0, s2 = s0, s3 = s0;
@@ -1104,7 +1137,6 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
             s1.intoArray(scores, at + m + FLOAT_LANES);
             s2.intoArray(scores, at + m + 2 * FLOAT_LANES);
             s3.intoArray(scores, at + m + 3 * FLOAT_LANES);
-            max = max.max(s0).max(s1).max(s2).lanewise(VectorOperators.MAX, s3, FLOATS.indexInRange(m + 3 * FLOAT_LANES, n));
         }
         for (; m < n; m += FLOAT_LANES) {
             FloatVector s = FloatVector.zero(FLOATS);
@@ -1112,7 +1144,18 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                 s = FloatVector.fromArray(FLOATS, kT, (head + t) * stride + m).fma(FloatVector.broadcast(FLOATS, queries[q + t]), s);
             }
             s.intoArray(scores, at + m);
-            max = max.lanewise(VectorOperators.MAX, s, FLOATS.indexInRange(m, n));
+        }
+    }
+
+    /**
+     * The largest of {@code scores[at..at + n)}. A pass of its own, not a running max in {@link #scoreKeys}' loops:
+     * there, as in the lanes-over-queries softmax, C2 compiled the running max as heap boxes in some JVMs (1.3 KB a
+     * request).
+     */
+    private static float largestScore(float[] scores, int at, int n) {
+        FloatVector max = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
+        for (int m = 0; m < n; m += FLOAT_LANES) {
+            max = max.lanewise(VectorOperators.MAX, FloatVector.fromArray(FLOATS, scores, at + m), FLOATS.indexInRange(m, n));
         }
         return max.reduceLanes(VectorOperators.MAX); // exact in any order, unlike a float sum
     }

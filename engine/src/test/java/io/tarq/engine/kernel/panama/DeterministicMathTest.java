@@ -24,19 +24,18 @@ class DeterministicMathTest {
             for (int j = 0; j < LANES; j++) {
                 x[j] = (float) (random.nextDouble() * -126); // the softmax range: x = s − max ≤ 0
             }
-            DeterministicMath.exp2(FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, x, 0)).intoArray(y, 0);
+            System.arraycopy(x, 0, y, 0, LANES);
+            DeterministicMath.exp2Rows(y, 0, LANES, 1);
             for (int j = 0; j < LANES; j++) {
                 double exact = Math.pow(2, x[j]);
                 worst = Math.max(worst, Math.abs(y[j] - exact) / exact);
             }
         }
         assertTrue(worst < 3e-7, "worst relative error " + worst);
-        DeterministicMath.exp2(FloatVector.broadcast(FloatVector.SPECIES_PREFERRED, 0f)).intoArray(y, 0);
-        assertEquals(1f, y[0]);
-        DeterministicMath.exp2(FloatVector.broadcast(FloatVector.SPECIES_PREFERRED, -1f)).intoArray(y, 0);
-        assertEquals(0.5f, y[0]);
-        DeterministicMath.exp2(FloatVector.broadcast(FloatVector.SPECIES_PREFERRED, -1000f)).intoArray(y, 0);
-        assertTrue(y[0] >= 0 && y[0] < 1e-37f, "very negative inputs flush to about 1e-38, got " + y[0]);
+        assertEquals(1f, exp2Lane(0f, true));
+        assertEquals(0.5f, exp2Lane(-1f, true));
+        float tiny = exp2Lane(-1000f, true);
+        assertTrue(tiny >= 0 && tiny < 1e-37f, "very negative inputs flush to about 1e-38, got " + tiny);
     }
 
     @Test
@@ -50,9 +49,10 @@ class DeterministicMathTest {
             for (int j = 0; j < LANES; j++) {
                 x[j] = (float) (random.nextDouble() * 252 - 126); // a bounded softmax's scores, unshifted
             }
-            FloatVector v = FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, x, 0);
-            DeterministicMath.exp2InRange(v).intoArray(y, 0);
-            DeterministicMath.exp2(v).intoArray(clamped, 0);
+            System.arraycopy(x, 0, y, 0, LANES);
+            System.arraycopy(x, 0, clamped, 0, LANES);
+            DeterministicMath.exp2InRangeRows(y, 0, LANES, 1);
+            DeterministicMath.exp2Rows(clamped, 0, LANES, 1);
             for (int j = 0; j < LANES; j++) {
                 double exact = Math.pow(2, x[j]);
                 worst = Math.max(worst, Math.abs(y[j] - exact) / exact);
@@ -62,10 +62,59 @@ class DeterministicMathTest {
             }
         }
         assertTrue(worst < 3e-7, "worst relative error " + worst);
-        DeterministicMath.exp2InRange(FloatVector.broadcast(FloatVector.SPECIES_PREFERRED, 64f)).intoArray(y, 0);
-        assertEquals(0x1p64f, y[0]);
-        DeterministicMath.exp2InRange(FloatVector.broadcast(FloatVector.SPECIES_PREFERRED, -126f)).intoArray(y, 0);
-        assertEquals(0x1p-126f, y[0]);
+        assertEquals(0x1p64f, exp2Lane(64f, false));
+        assertEquals(0x1p-126f, exp2Lane(-126f, false));
+    }
+
+    /** The kernels exponentiate strided rows of a scratch array: each row in place, nothing between them touched. */
+    @Test
+    void exp2RowsTouchesOnlyItsRows() {
+        SplittableRandom random = new SplittableRandom(5);
+        int step = 3 * LANES, rows = 7, first = 5;
+        float[] a = new float[first + rows * step];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) (random.nextDouble() * -20);
+        }
+        float[] before = a.clone();
+        DeterministicMath.exp2Rows(a, first, step, rows);
+        for (int i = 0; i < a.length; i++) {
+            int r = (i - first) / step, lane = (i - first) % step;
+            boolean inRow = i >= first && r < rows && lane < LANES;
+            float expected = inRow ? exp2Lane(before[i], true) : before[i];
+            assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(a[i]), "float " + i);
+        }
+    }
+
+    /** The array sum is the vector sum of the lane-wise running sums, bit for bit, whatever the count. */
+    @Test
+    void arraySumIsTheLaneSumsThenTheTree() {
+        SplittableRandom random = new SplittableRandom(6);
+        for (int trial = 0; trial < 20_000; trial++) {
+            int count = random.nextInt(0, 5 * LANES), from = random.nextInt(0, 4);
+            float[] a = new float[from + count]; // no room past count: the tail load must be masked
+            for (int i = 0; i < a.length; i++) { // magnitudes 2^-20..2^20: any other order of adds rounds differently
+                a[i] = (float) (random.nextGaussian() * Math.scalb(1.0, random.nextInt(-20, 21)));
+            }
+            float[] lanes = new float[LANES];
+            for (int m = 0; m < count; m++) {
+                lanes[m % LANES] += a[from + m];
+            }
+            float expected = DeterministicMath.sum(FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, lanes, 0));
+            assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(DeterministicMath.sum(a, from, count)),
+                    "count " + count + " of trial " + trial);
+        }
+    }
+
+    /** 2^x of one value, through a row of equal lanes. */
+    private static float exp2Lane(float x, boolean clamp) {
+        float[] row = new float[LANES];
+        java.util.Arrays.fill(row, x);
+        if (clamp) {
+            DeterministicMath.exp2Rows(row, 0, LANES, 1);
+        } else {
+            DeterministicMath.exp2InRangeRows(row, 0, LANES, 1);
+        }
+        return row[0];
     }
 
     @Test
