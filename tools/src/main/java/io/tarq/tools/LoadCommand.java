@@ -61,6 +61,10 @@ final class LoadCommand implements Callable<Integer> {
             + "HTTP exchange alone costs at this load, the floor under every scoring latency.")
     boolean transportFloor;
 
+    @Option(names = "--binary", description = "Ask /v1/score for binary answers (Accept: application/octet-stream: "
+            + "little-endian float32 logits) and check them byte for byte.")
+    boolean binary;
+
     @Option(names = "--mode", paramLabel = "MODE", defaultValue = "tarq", description = "tt, tarq, tarq-f32 or ta (default: ${DEFAULT-VALUE}).")
     String mode;
 
@@ -93,6 +97,9 @@ final class LoadCommand implements Callable<Integer> {
         if (rescore != null && k == null) {
             throw new ParameterException(spec.commandLine(), "--rescore needs --k");
         }
+        if (binary && (k != null || transportFloor)) {
+            throw new ParameterException(spec.commandLine(), "--binary asks /v1/score: not with --k or --transport-floor");
+        }
         Mode scoring;
         try {
             scoring = Mode.fromCliName(mode);
@@ -103,7 +110,7 @@ final class LoadCommand implements Callable<Integer> {
                 : new LoadGenerator.Shape(scoring, k == null ? -1 : k, rescore == null ? -1 : rescore);
         LoadGenerator.Result result = LoadGenerator.run(new LoadGenerator.Settings(url, modelDir, rate, concurrency,
                 Math.max(connections, concurrency), seconds,
-                warmup, candidates, history, shape, seed, Duration.ofMillis(timeoutMillis)));
+                warmup, candidates, history, shape, binary, seed, Duration.ofMillis(timeoutMillis)));
         spec.commandLine().getOut().println(json ? result.json() : result.text());
         if (result.errors() > 0 || result.mismatches() > 0) {
             spec.commandLine().getErr().println("tarq load: " + result.errors() + " errors, " + result.mismatches()

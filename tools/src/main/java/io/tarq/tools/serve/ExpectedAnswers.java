@@ -9,6 +9,8 @@ import io.tarq.engine.TopK;
 import io.tarq.tools.jsonl.RequestLine;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -42,6 +44,7 @@ final class ExpectedAnswers {
     private final LoadGenerator.Shape shape;
     private final ConcurrentHashMap<Long, Answer[]> byVersion = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, String[]> texts = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, byte[][]> binaries = new ConcurrentHashMap<>();
 
     ExpectedAnswers(ModelDirectory directory, ItemVectors itemVectors, List<RequestLine> requests, LoadGenerator.Shape shape) {
         this.directory = directory;
@@ -63,6 +66,23 @@ final class ExpectedAnswers {
             String[] out = new String[answers.length];
             for (int i = 0; i < out.length; i++) {
                 out[i] = render(answers[i], v);
+            }
+            return out;
+        })[index];
+    }
+
+    /**
+     * The binary body the server must send for request {@code index} from {@code version} ({@code /v1/score} with
+     * {@code Accept: application/octet-stream}): its logits as little-endian float32, compared byte for byte.
+     */
+    byte[] bytes(long version, int index) {
+        return binaries.computeIfAbsent(version, v -> {
+            Answer[] answers = byVersion.computeIfAbsent(v, this::compute);
+            byte[][] out = new byte[answers.length][];
+            for (int i = 0; i < out.length; i++) {
+                float[] scores = answers[i].scores();
+                out[i] = new byte[4 * scores.length];
+                ByteBuffer.wrap(out[i]).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(scores);
             }
             return out;
         })[index];

@@ -22,19 +22,30 @@ import java.util.Locale;
  * headers, a body of {@code Content-Length} bytes (or up to the end of a {@code Connection: close} answer).
  */
 final class HttpConnection implements AutoCloseable {
-    /** A status and a body. */
-    record Answer(int status, String body) {
+    /** A status, the headers the load generator reads (null when absent), and the body. */
+    record Answer(int status, String contentType, String tarqVersion, byte[] bytes) {
+        /** The body as UTF-8 text. */
+        String body() {
+            return new String(bytes, StandardCharsets.UTF_8);
+        }
     }
 
     private final InetSocketAddress address;
     private final String host;
     private final int timeoutMillis;
+    private final String accept;
     private Socket socket;
     private InputStream in;
     private OutputStream out;
     private boolean answering; // the current answer's status line has arrived: the request reached the server
 
     HttpConnection(URI base, Duration timeout) {
+        this(base, timeout, null);
+    }
+
+    /** A connection whose requests carry {@code Accept: accept} (none when null). */
+    HttpConnection(URI base, Duration timeout, String accept) {
+        this.accept = accept;
         int port = base.getPort() >= 0 ? base.getPort() : 80;
         this.address = new InetSocketAddress(base.getHost(), port);
         this.host = base.getHost() + ":" + port;
@@ -77,6 +88,7 @@ final class HttpConnection implements AutoCloseable {
         int status = Integer.parseInt(statusLine.substring(9, 12));
         long length = -1;
         boolean close = false;
+        String contentType = null, tarqVersion = null;
         for (String header; !(header = line()).isEmpty(); ) {
             int colon = header.indexOf(':');
             if (colon < 0) {
@@ -86,6 +98,10 @@ final class HttpConnection implements AutoCloseable {
             String value = header.substring(colon + 1).trim();
             if (name.equals("content-length")) {
                 length = Long.parseLong(value);
+            } else if (name.equals("content-type")) {
+                contentType = value;
+            } else if (name.equals("tarq-version")) {
+                tarqVersion = value;
             } else if (name.equals("connection")) {
                 close = value.equalsIgnoreCase("close");
             } else if (name.equals("transfer-encoding") && !value.equalsIgnoreCase("identity")) {
@@ -105,7 +121,7 @@ final class HttpConnection implements AutoCloseable {
         if (close) {
             close();
         }
-        return new Answer(status, new String(bytes, StandardCharsets.UTF_8));
+        return new Answer(status, contentType, tarqVersion, bytes);
     }
 
     private void open() throws IOException {
@@ -126,6 +142,7 @@ final class HttpConnection implements AutoCloseable {
     private byte[] request(String method, String path, String body) {
         byte[] payload = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
         String head = method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\n"
+                + (accept == null ? "" : "Accept: " + accept + "\r\n")
                 + (body == null ? "" : "Content-Type: application/json\r\nContent-Length: " + payload.length + "\r\n")
                 + "\r\n";
         byte[] headBytes = head.getBytes(StandardCharsets.US_ASCII);

@@ -10,6 +10,7 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -56,9 +57,18 @@ public final class LoadGenerator {
         }
     }
 
-    /** {@code connections}: requests in flight at most, as a client with a pool of that many keep-alive connections. */
+    /**
+     * {@code connections}: requests in flight at most, as a client with a pool of that many keep-alive connections.
+     * {@code binary}: ask {@code /v1/score} for its binary answer ({@code Accept: application/octet-stream}).
+     */
     public record Settings(URI base, Path modelDir, double rate, int concurrency, int connections, double seconds,
-                           double warmupSeconds, int candidates, int history, Shape shape, long seed, Duration timeout) {
+                           double warmupSeconds, int candidates, int history, Shape shape, boolean binary, long seed,
+                           Duration timeout) {
+        public Settings {
+            if (binary && (shape.mode() == null || shape.k() >= 0)) {
+                throw new IllegalArgumentException("binary answers are for /v1/score only");
+            }
+        }
     }
 
     /** Latencies in nanoseconds, of the timed answered requests (200) and of the timed 503s. */
@@ -69,11 +79,11 @@ public final class LoadGenerator {
         }
 
         public String json() {
-            return String.format(Locale.ROOT, "{\"url\": \"%s\", \"shape\": \"%s\", \"candidates\": %d, \"offered_rps\": %s, "
+            return String.format(Locale.ROOT, "{\"url\": \"%s\", \"shape\": \"%s\", \"answers\": \"%s\", \"candidates\": %d, \"offered_rps\": %s, "
                             + "\"concurrency\": %d, \"connections\": %d, \"seconds\": %.1f, \"throughput_rps\": %.1f, \"ok\": %d, \"rejected\": %d, "
                             + "\"errors\": %d, \"mismatches\": %d, \"p50_us\": %.1f, \"p99_us\": %.1f, \"p999_us\": %.1f, "
                             + "\"max_us\": %.1f, \"rejected_p99_us\": %.1f, \"versions\": %s, \"first_error\": %s}",
-                    settings.base(), settings.shape().label(), settings.candidates(),
+                    settings.base(), settings.shape().label(), settings.binary() ? "binary" : "json", settings.candidates(),
                     settings.rate() > 0 ? String.format(Locale.ROOT, "%.1f", settings.rate()) : "null", settings.concurrency(),
                     settings.connections(),
                     timedSeconds, throughput(), ok, rejected, errors, mismatches, us(okLatency, 50), us(okLatency, 99),
@@ -84,10 +94,10 @@ public final class LoadGenerator {
         public String text() {
             String load = settings.rate() > 0 ? String.format(Locale.ROOT, "offered %.0f req/s", settings.rate())
                     : "concurrency " + settings.concurrency();
-            return String.format(Locale.ROOT, "%s%s, %s, M = %d, %.0f s timed: %.1f answers/s%n"
+            return String.format(Locale.ROOT, "%s%s%s, %s, M = %d, %.0f s timed: %.1f answers/s%n"
                             + "latency of answers (from the due send time): p50 %.1f µs, p99 %.1f µs, p99.9 %.1f µs, max %.1f µs%n"
                             + "%d answered, %d refused (503), %d errors, %d mismatches; versions seen %s%s",
-                    settings.base(), settings.shape().endpoint(), load, settings.candidates(), timedSeconds, throughput(),
+                    settings.base(), settings.shape().endpoint(), settings.binary() ? " (binary answers)" : "", load, settings.candidates(), timedSeconds, throughput(),
                     us(okLatency, 50), us(okLatency, 99), us(okLatency, 99.9), okLatency.getMaxValue() / 1e3,
                     ok, rejected, errors, mismatches, versions, firstError == null ? "" : "\nfirst error: " + firstError);
         }
@@ -156,7 +166,8 @@ public final class LoadGenerator {
         List<Thread> clients = new ArrayList<>(threads);
         for (int c = 0; c < threads; c++) {
             clients.add(Thread.ofPlatform().daemon().name("tarq-load-", c).start(() -> {
-                try (HttpConnection connection = new HttpConnection(settings.base(), settings.timeout())) {
+                try (HttpConnection connection = new HttpConnection(settings.base(), settings.timeout(),
+                        settings.binary() ? TarqServer.BINARY : null)) {
                     while (true) {
                         long i = nextRequest.getAndIncrement();
                         long due = open ? start + (long) (i * periodNanos) : Math.max(start, System.nanoTime());
@@ -194,6 +205,10 @@ public final class LoadGenerator {
                     okLatency.recordValue(Math.min(latency, okLatency.getHighestTrackableValue()));
                 }
                 ok.incrementAndGet();
+                if (settings.binary()) {
+                    checkBinary(response, index);
+                    return;
+                }
                 String body = response.body();
                 long version = ExpectedAnswers.versionOf(body);
                 if (version < 0) {
@@ -224,6 +239,33 @@ public final class LoadGenerator {
                 rejected.incrementAndGet();
             }
             default -> error("HTTP " + response.status() + ": " + response.body().strip());
+        }
+    }
+
+    private void checkBinary(HttpConnection.Answer response, int index) {
+        long version;
+        try {
+            version = Long.parseLong(response.tarqVersion());
+        } catch (NumberFormatException e) {
+            error("a binary answer without a version header (" + TarqServer.VERSION_HEADER + ": " + response.tarqVersion() + ")");
+            return;
+        }
+        if (!TarqServer.BINARY.equals(response.contentType())) {
+            error("asked for " + TarqServer.BINARY + ", got " + response.contentType());
+            return;
+        }
+        versions.add(version);
+        byte[] want;
+        try {
+            want = expected.bytes(version, index);
+        } catch (RuntimeException e) {
+            error("cannot score version " + version + " in process: " + e.getMessage());
+            return;
+        }
+        if (!Arrays.equals(want, response.bytes())) {
+            mismatches.incrementAndGet();
+            firstError.compareAndSet(null, "version " + version + " answered request " + index
+                    + " differently from the same version in process (binary)");
         }
     }
 

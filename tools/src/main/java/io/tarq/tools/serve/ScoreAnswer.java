@@ -5,6 +5,9 @@ import io.tarq.engine.Scorer;
 import io.tarq.engine.TopK;
 import io.tarq.tools.jsonl.ServeRequest;
 import io.tarq.tools.jsonl.ServeRequestParser;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 
 /**
  * The JSON bodies the server answers: {@code /v1/score} and {@code /v1/topk} for a parsed body, scored on one lease
@@ -39,6 +42,40 @@ public final class ScoreAnswer {
             }
         }
         return out.append('"').toString();
+    }
+
+    /** A binary {@code /v1/score} answer: the bytes and the version that scored them. */
+    public record Binary(long version, byte[] bytes) {
+    }
+
+    /**
+     * Scores every request of the body on the lease and writes the binary answer of {@code /v1/score}: each
+     * request's logits in candidate order, request after request, as little-endian IEEE 754 float32 (4·M bytes a
+     * request; a skipped unknown candidate is the NaN the engine writes, where JSON writes null). The client knows
+     * each request's M from what it sent, so the bytes need no framing; the version travels in a header.
+     *
+     * @param lease the version that scores
+     * @param body  the parsed body, one request or a batch, for {@code /v1/score}
+     * @return the answer
+     */
+    public static Binary writeBinary(ModelLease lease, ServeRequestParser.Body body) {
+        int total = 0;
+        for (ServeRequest r : body.requests()) {
+            total += r.candidates().length; // ≤ the batch's body bound / 2 candidates: no overflow
+        }
+        byte[] bytes = new byte[4 * total];
+        FloatBuffer out = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        float[] scores = new float[body.requests().get(0).candidates().length];
+        for (ServeRequest r : body.requests()) {
+            int m = r.candidates().length;
+            if (scores.length < m) {
+                scores = new float[m];
+            }
+            lease.scorer().skipUnknownCandidates(r.skipUnknown())
+                    .score(r.mode(), r.user(), r.history(), 0, r.history().length, r.candidates(), 0, m, scores, 0);
+            out.put(scores, 0, m);
+        }
+        return new Binary(ModelDirectory.versionOf(lease.path()), bytes);
     }
 
     /**

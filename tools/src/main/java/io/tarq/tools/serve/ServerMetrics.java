@@ -17,7 +17,7 @@ import org.HdrHistogram.Histogram;
 final class ServerMetrics {
     /** Why a request was not answered with scores; each kind is one {@code tarq_errors_total} series. */
     enum ErrorKind {
-        BAD_REQUEST, OVER_LIMIT, UNKNOWN_CANDIDATE, OVERLOADED, NOT_FOUND, METHOD_NOT_ALLOWED, INTERNAL;
+        BAD_REQUEST, OVER_LIMIT, UNKNOWN_CANDIDATE, OVERLOADED, NOT_FOUND, METHOD_NOT_ALLOWED, NOT_ACCEPTABLE, INTERNAL;
 
         String label() {
             return name().toLowerCase(Locale.ROOT);

@@ -33,6 +33,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * The reference HTTP/1.1 JSON server around a {@link TarqEngine}: the JDK's own {@code com.sun.net.httpserver}, one
@@ -61,6 +62,10 @@ public final class TarqServer implements AutoCloseable {
     }
 
     private static final String JSON = "application/json";
+    /** The media type of a binary {@code /v1/score} answer ({@link ScoreAnswer#writeBinary}). */
+    public static final String BINARY = "application/octet-stream";
+    /** The header that names the version of a binary answer (a JSON answer names it in its body). */
+    public static final String VERSION_HEADER = "Tarq-Version";
     private static final String RETRY_AFTER_SECONDS = "1";
 
     private final Config config;
@@ -215,6 +220,12 @@ public final class TarqServer implements AutoCloseable {
             return;
         }
         try {
+            boolean binary = acceptsBinary(exchange);
+            if (binary && topk) {
+                metrics.error(ErrorKind.NOT_ACCEPTABLE);
+                send(exchange, 406, JSON, error("/v1/topk answers JSON only; " + BINARY + " is for /v1/score"));
+                return;
+            }
             String body = readBody(exchange);
             ServeRequestParser.Body parsed;
             if (body == null) {
@@ -228,9 +239,10 @@ public final class TarqServer implements AutoCloseable {
                 send(exchange, 400, JSON, error(e.getMessage()));
                 return;
             }
-            String answer;
+            Object answer;
             try {
-                answer = scoreOnPool(parsed, topk);
+                answer = binary ? scoreOnPool(lease -> ScoreAnswer.writeBinary(lease, parsed))
+                        : scoreOnPool(lease -> ScoreAnswer.write(lease, parsed, topk));
             } catch (UnknownCandidateException e) {
                 metrics.error(ErrorKind.UNKNOWN_CANDIDATE);
                 send(exchange, 400, JSON, error(e.getMessage() + " (send \"skip_unknown\": true to score it as null)"));
@@ -250,7 +262,12 @@ public final class TarqServer implements AutoCloseable {
                 send(exchange, 400, JSON, error(e.getMessage()));
                 return;
             }
-            send(exchange, 200, JSON, answer);
+            if (answer instanceof ScoreAnswer.Binary b) {
+                exchange.getResponseHeaders().set(VERSION_HEADER, Long.toString(b.version()));
+                send(exchange, 200, BINARY, b.bytes());
+            } else {
+                send(exchange, 200, JSON, (String) answer);
+            }
             String label = parsed.batch() ? "batch" : parsed.requests().get(0).label();
             for (ServeRequest r : parsed.requests()) {
                 metrics.scored(r.label());
@@ -262,10 +279,10 @@ public final class TarqServer implements AutoCloseable {
     }
 
     /** Scores on one of the {@code threads} platform threads, in arrival order; the exchange's virtual thread waits. */
-    private String scoreOnPool(ServeRequestParser.Body parsed, boolean topk) {
-        Future<String> result = scoring.submit(() -> {
+    private <T> T scoreOnPool(Function<ModelLease, T> answer) {
+        Future<T> result = scoring.submit(() -> {
             try (ModelLease lease = reloader.engine().acquire()) {
-                return ScoreAnswer.write(lease, parsed, topk);
+                return answer.apply(lease);
             }
         });
         boolean interrupted = false;
@@ -311,6 +328,27 @@ public final class TarqServer implements AutoCloseable {
             send(exchange, 400, JSON, error("the request body is not valid UTF-8"));
             return null;
         }
+    }
+
+    /**
+     * Whether the client asked for a binary answer: {@code application/octet-stream} among the media ranges of its
+     * {@code Accept} headers (parameters and q-values are not weighed; JSON is the answer otherwise).
+     */
+    static boolean acceptsBinary(HttpExchange exchange) {
+        List<String> accept = exchange.getRequestHeaders().get("Accept");
+        if (accept == null) {
+            return false;
+        }
+        for (String header : accept) {
+            for (String range : header.split(",")) {
+                int semicolon = range.indexOf(';');
+                String type = (semicolon < 0 ? range : range.substring(0, semicolon)).strip();
+                if (type.equalsIgnoreCase(BINARY)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static void checkEndpoint(List<ServeRequest> requests, boolean topk) throws RequestFormatException {
@@ -370,7 +408,10 @@ public final class TarqServer implements AutoCloseable {
     // ---------------------------------------------------------------- writing
 
     private static void send(HttpExchange exchange, int status, String contentType, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        send(exchange, status, contentType, body.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void send(HttpExchange exchange, int status, String contentType, byte[] bytes) throws IOException {
         exchange.getResponseHeaders().set("Content-Type", contentType);
         exchange.sendResponseHeaders(status, bytes.length);
         try (OutputStream out = exchange.getResponseBody()) {

@@ -24,6 +24,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -137,6 +139,71 @@ class ServeTest {
             assertTrue(new ExpectedAnswers.Answer(null, tt).matches(ExpectedAnswers.Response.parse(answers[0]).answer()));
             assertTrue(new ExpectedAnswers.Answer(null, ta).matches(ExpectedAnswers.Response.parse(answers[1]).answer()));
         }
+    }
+
+    private HttpResponse<byte[]> postForBinary(String path, String body) throws IOException, InterruptedException {
+        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+                .header("Accept", "application/json;q=0.5, " + TarqServer.BINARY)
+                .POST(HttpRequest.BodyPublishers.ofString(body)).timeout(Duration.ofSeconds(20)).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    private static byte[] littleEndian(float[]... requests) {
+        ByteBuffer out = ByteBuffer.allocate(4 * java.util.Arrays.stream(requests).mapToInt(r -> r.length).sum())
+                .order(ByteOrder.LITTLE_ENDIAN);
+        for (float[] scores : requests) {
+            for (float score : scores) {
+                out.putInt(Float.floatToRawIntBits(score));
+            }
+        }
+        return out.array();
+    }
+
+    @Test
+    void binaryAnswersAreTheInProcessLogitsByteForByte() throws Exception {
+        install(dir, 1, versionOne);
+        start(1, 4, 0);
+        try (TarqModel model = TarqModel.open(versionOne)) {
+            Scorer scorer = model.newScorer();
+            List<RequestLine> requests = InterleavedLatency.randomRequests(model, 200, 20, 5);
+            RequestLine r = requests.get(0);
+            for (Mode mode : Mode.values()) {
+                float[] want = new float[r.candidates().length];
+                scorer.score(mode, r.user(), r.history(), r.candidates(), want);
+                HttpResponse<byte[]> response = postForBinary("/v1/score", ExpectedAnswers.body(r, new LoadGenerator.Shape(mode, -1, -1)));
+                assertEquals(200, response.statusCode());
+                assertEquals(TarqServer.BINARY, response.headers().firstValue("Content-Type").orElse(""));
+                assertEquals("1", response.headers().firstValue(TarqServer.VERSION_HEADER).orElse(""));
+                assertArrayEquals(littleEndian(want), response.body(), mode.cliName());
+            }
+            // A batch: the requests' logits one after the other; an unknown candidate skipped is NaN (null in JSON).
+            RequestLine b = requests.get(1);
+            float[] tt = new float[r.candidates().length];
+            scorer.score(Mode.TT, r.user(), r.history(), r.candidates(), tt);
+            float[] ta = new float[b.candidates().length];
+            scorer.score(Mode.TA, b.user(), b.history(), b.candidates(), ta);
+            String skipped = "{\"user\": 1, \"history\": [], \"candidates\": [-5], \"skip_unknown\": true}";
+            HttpResponse<byte[]> batch = postForBinary("/v1/score", "[" + ExpectedAnswers.body(r, new LoadGenerator.Shape(Mode.TT, -1, -1))
+                    + "," + ExpectedAnswers.body(b, new LoadGenerator.Shape(Mode.TA, -1, -1)) + "," + skipped + "]");
+            assertEquals(200, batch.statusCode());
+            assertArrayEquals(littleEndian(tt, ta, new float[] {Float.NaN}), batch.body());
+        }
+        // Refusals stay JSON, one line: /v1/topk has no binary form, and a malformed body is the CLI's message.
+        HttpResponse<byte[]> topk = postForBinary("/v1/topk", "{\"user\": 1, \"history\": [], \"candidates\": [1], \"k\": 1}");
+        assertEquals(406, topk.statusCode());
+        assertEquals("{\"error\":\"/v1/topk answers JSON only; application/octet-stream is for /v1/score\"}\n",
+                new String(topk.body(), StandardCharsets.UTF_8));
+        HttpResponse<byte[]> bad = postForBinary("/v1/score", "{\"user\": 1, \"history\": [], \"candidates\": [1, 2}");
+        assertEquals(400, bad.statusCode());
+        assertEquals("application/json", bad.headers().firstValue("Content-Type").orElse(""));
+        assertEquals(1.0, parseMetrics(get("/metrics").body()).get("tarq_errors_total{kind=\"not_acceptable\"}"));
+        // The load generator checks binary answers byte for byte.
+        LoadGenerator.Result result = LoadGenerator.run(new LoadGenerator.Settings(URI.create("http://127.0.0.1:" + server.port()),
+                dir, 200, 0, 4, 0.5, 0.1, 50, 10, new LoadGenerator.Shape(Mode.TARQ, -1, -1), true, 5, Duration.ofSeconds(20)));
+        assertEquals(0, result.errors(), result.text());
+        assertEquals(0, result.mismatches(), result.text());
+        assertTrue(result.ok() >= 50, result.text());
+        assertTrue(result.json().contains("\"answers\": \"binary\""), result.json());
     }
 
     private static void check(TopK want, HttpResponse<String> response) {
@@ -276,7 +343,7 @@ class ServeTest {
         install(dir, 3, versionOne);
         start(1, 4, 0);
         LoadGenerator.Result result = LoadGenerator.run(new LoadGenerator.Settings(URI.create("http://127.0.0.1:" + server.port()),
-                dir, 200, 0, 4, 0.5, 0.1, 10, 5, LoadGenerator.Shape.TRANSPORT, 5, Duration.ofSeconds(20)));
+                dir, 200, 0, 4, 0.5, 0.1, 10, 5, LoadGenerator.Shape.TRANSPORT, false, 5, Duration.ofSeconds(20)));
         assertEquals(0, result.errors(), result.text());
         assertEquals(0, result.mismatches(), result.text());
         assertTrue(result.ok() >= 100, result.text());
@@ -293,7 +360,7 @@ class ServeTest {
         CompletableFuture<LoadGenerator.Result> load = CompletableFuture.supplyAsync(() -> {
             try {
                 return LoadGenerator.run(new LoadGenerator.Settings(URI.create("http://127.0.0.1:" + server.port()), dir, 150, 0, 64,
-                        4, 0.5, 200, 20, new LoadGenerator.Shape(Mode.TARQ, -1, -1), 5, Duration.ofSeconds(20)));
+                        4, 0.5, 200, 20, new LoadGenerator.Shape(Mode.TARQ, -1, -1), false, 5, Duration.ofSeconds(20)));
             } catch (IOException | InterruptedException e) {
                 throw new RuntimeException(e);
             }
