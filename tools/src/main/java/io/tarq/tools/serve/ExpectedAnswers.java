@@ -10,7 +10,6 @@ import io.tarq.tools.jsonl.RequestLine;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -82,7 +81,7 @@ final class ExpectedAnswers {
             for (int i = 0; i < out.length; i++) {
                 float[] scores = answers[i].scores();
                 out[i] = new byte[4 * scores.length];
-                ByteBuffer.wrap(out[i]).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(scores);
+                ScoreAnswer.putScores(ByteBuffer.wrap(out[i]), scores, scores.length);
             }
             return out;
         })[index];

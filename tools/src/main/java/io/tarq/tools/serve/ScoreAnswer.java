@@ -7,7 +7,6 @@ import io.tarq.tools.jsonl.ServeRequest;
 import io.tarq.tools.jsonl.ServeRequestParser;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 
 /**
  * The JSON bodies the server answers: {@code /v1/score} and {@code /v1/topk} for a parsed body, scored on one lease
@@ -44,6 +43,40 @@ public final class ScoreAnswer {
         return out.append('"').toString();
     }
 
+    /**
+     * Appends {@code scores[0..count)} as the elements of a JSON list: {@code Float.toString}'s digits, the shortest
+     * decimal that reads back as the same float, and null for NaN, how the engine marks a skipped unknown candidate
+     * (JSON has no NaN).
+     *
+     * @param out    the answer being written
+     * @param scores logits
+     * @param count  how many of them
+     */
+    public static void appendScores(StringBuilder out, float[] scores, int count) {
+        for (int c = 0; c < count; c++) {
+            if (c > 0) {
+                out.append(',');
+            }
+            if (Float.isFinite(scores[c])) {
+                out.append(scores[c]);
+            } else {
+                out.append("null");
+            }
+        }
+    }
+
+    /**
+     * Writes {@code scores[0..count)} as little-endian float32, as a binary answer holds them.
+     *
+     * @param out    receives 4·count bytes at its position
+     * @param scores logits
+     * @param count  how many of them
+     */
+    public static void putScores(ByteBuffer out, float[] scores, int count) {
+        out.order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(scores, 0, count);
+        out.position(out.position() + 4 * count);
+    }
+
     /** A binary {@code /v1/score} answer: the bytes and the version that scored them. */
     public record Binary(long version, byte[] bytes) {
     }
@@ -64,7 +97,7 @@ public final class ScoreAnswer {
             total += r.candidates().length; // ≤ the batch's body bound / 2 candidates: no overflow
         }
         byte[] bytes = new byte[4 * total];
-        FloatBuffer out = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        ByteBuffer out = ByteBuffer.wrap(bytes);
         float[] scores = new float[body.requests().get(0).candidates().length];
         for (ServeRequest r : body.requests()) {
             int m = r.candidates().length;
@@ -73,7 +106,7 @@ public final class ScoreAnswer {
             }
             lease.scorer().skipUnknownCandidates(r.skipUnknown())
                     .score(r.mode(), r.user(), r.history(), 0, r.history().length, r.candidates(), 0, m, scores, 0);
-            out.put(scores, 0, m);
+            putScores(out, scores, m);
         }
         return new Binary(ModelDirectory.versionOf(lease.path()), bytes);
     }
@@ -114,18 +147,7 @@ public final class ScoreAnswer {
                 float[] scores = new float[r.candidates().length];
                 scorer.score(r.mode(), r.user(), r.history(), r.candidates(), scores);
                 out.append("{\"scores\":[");
-                for (int c = 0; c < scores.length; c++) {
-                    // JSON has no NaN: NaN is how the engine marks a skipped unknown candidate. append(float)
-                    // writes Float.toString's digits, the shortest decimal that reads back as the same float.
-                    if (c > 0) {
-                        out.append(',');
-                    }
-                    if (Float.isFinite(scores[c])) {
-                        out.append(scores[c]);
-                    } else {
-                        out.append("null");
-                    }
-                }
+                appendScores(out, scores, scores.length);
             }
             out.append("],\"version\":").append(version).append('}');
         }

@@ -15,14 +15,13 @@ import io.tarq.tools.jsonl.LineReader;
 import io.tarq.tools.jsonl.RequestFormatException;
 import io.tarq.tools.jsonl.ServeRequest;
 import io.tarq.tools.jsonl.ServeRequestParser;
+import io.tarq.tools.jsonl.Utf8Text;
 import io.tarq.tools.serve.ServerMetrics.ErrorKind;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -321,8 +320,7 @@ public final class TarqServer implements AutoCloseable {
             return null;
         }
         try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+            return Utf8Text.decode(bytes);
         } catch (CharacterCodingException e) {
             metrics.error(ErrorKind.BAD_REQUEST);
             send(exchange, 400, JSON, error("the request body is not valid UTF-8"));
