@@ -43,7 +43,8 @@ final class ServeCommand implements Callable<Integer> {
     int maxBatch;
 
     @Option(names = "--warmup-requests", paramLabel = "W", defaultValue = "300",
-            description = "Synthetic requests run on each version before it serves (default: ${DEFAULT-VALUE}).")
+            description = "Synthetic requests run on each version before it serves; at start, 4 x W more sent through the "
+                    + "server's own HTTP path before /ready answers 200 (default: ${DEFAULT-VALUE}; 0: neither).")
     int warmupRequests;
 
     @Option(names = "--poll-ms", paramLabel = "MS", defaultValue = "1000",

@@ -21,6 +21,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -77,6 +78,7 @@ public final class TarqServer implements AutoCloseable {
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
     private final Consumer<String> log;
     private volatile boolean stopping;
+    private volatile boolean warming; // requests to itself before it reports ready: /ready answers 503
 
     private TarqServer(Config config, ModelReloader reloader, Consumer<String> log) throws IOException {
         this.config = config;
@@ -112,8 +114,32 @@ public final class TarqServer implements AutoCloseable {
             reloader.close();
             throw e;
         }
+        server.warming = config.warmupRequests() > 0;
         server.http.start();
+        if (server.warming) {
+            try {
+                server.warmUpThePath();
+            } catch (IOException | RuntimeException e) {
+                server.close();
+                throw e;
+            }
+        }
         return server;
+    }
+
+    /** {@link PathWarmup}: {@code 16 × warmupRequests} small requests through the server's own HTTP path. */
+    private void warmUpThePath() throws IOException {
+        java.net.InetAddress bound = http.getAddress().getAddress();
+        URI self;
+        try {
+            self = new URI("http", null, bound.isAnyLocalAddress() ? "127.0.0.1" : bound.getHostAddress(), port(), null, null, null);
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        try (ModelLease lease = reloader.engine().acquire()) {
+            PathWarmup.run(self, lease.model(), 4 * config.warmupRequests());
+        }
+        warming = false;
     }
 
     /** The port listened on (the one chosen by the system when the config asked for 0). */
@@ -165,7 +191,7 @@ public final class TarqServer implements AutoCloseable {
                 }
                 case "/ready" -> {
                     if (allowed(exchange, method, "GET")) {
-                        boolean ready = !stopping;
+                        boolean ready = !stopping && !warming;
                         send(exchange, ready ? 200 : 503, JSON, "{\"ready\":" + ready + ",\"version\":" + reloader.version() + "}\n");
                     }
                 }
@@ -267,11 +293,13 @@ public final class TarqServer implements AutoCloseable {
             } else {
                 send(exchange, 200, JSON, (String) answer);
             }
-            String label = parsed.batch() ? "batch" : parsed.requests().get(0).label();
-            for (ServeRequest r : parsed.requests()) {
-                metrics.scored(r.label());
+            if (!warming) { // the server's requests to itself are not traffic
+                String label = parsed.batch() ? "batch" : parsed.requests().get(0).label();
+                for (ServeRequest r : parsed.requests()) {
+                    metrics.scored(r.label());
+                }
+                metrics.latency(label, System.nanoTime() - start);
             }
-            metrics.latency(label, System.nanoTime() - start);
         } finally {
             inflight.decrementAndGet();
         }
@@ -400,7 +428,7 @@ public final class TarqServer implements AutoCloseable {
     private ServerMetrics.Snapshot snapshot() {
         TarqEngine engine = reloader.engine();
         return new ServerMetrics.Snapshot(reloader.version(), reloader.swaps(), reloader.rejections(), engine.rejectedSwaps(),
-                engine.liveModels(), inflight.get(), config.maxInflight(), !stopping);
+                engine.liveModels(), inflight.get(), config.maxInflight(), !stopping && !warming);
     }
 
     // ---------------------------------------------------------------- writing

@@ -281,7 +281,7 @@ class ServeTest {
                     .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             HttpResponse<String> refused = null;
-            for (int attempt = 0; attempt < 200; attempt++) { // until the slow request was admitted
+            for (int attempt = 0; attempt < 1000; attempt++) { // until the slow request was admitted, however slow the machine
                 refused = post("/v1/score", body);
                 if (refused.statusCode() == 503) {
                     break;
