@@ -93,7 +93,8 @@ final class ServeCommand implements Callable<Integer> {
             Runtime.getRuntime().halt(TarqCli.EXIT_OK);
         }, "tarq-serve-shutdown"));
         spec.commandLine().getOut().printf("tarq serve: version %d of %s on http://%s:%d (threads %d, max in-flight %d; kernels %s)%n",
-                server.version(), modelDir, host, server.port(), t, inflight, Kernels.describe());
+                server.version(), modelDir, host.contains(":") ? "[" + host + "]" : host, server.port(), t, inflight,
+                Kernels.describe()); // an IPv6 literal in a URL takes brackets
         spec.commandLine().getOut().flush();
         stopped.await();
         return TarqCli.EXIT_OK;
