@@ -264,10 +264,10 @@ public final class TarqServer implements AutoCloseable {
                 send(exchange, 400, JSON, error(e.getMessage()));
                 return;
             }
-            Object answer;
+            Answer answer;
             try {
-                answer = binary ? scoreOnPool(lease -> ScoreAnswer.writeBinary(lease, parsed))
-                        : scoreOnPool(lease -> ScoreAnswer.write(lease, parsed, topk));
+                answer = scoreOnPool(lease -> binary ? Answer.of(ScoreAnswer.writeBinary(lease, parsed))
+                        : Answer.of(ScoreAnswer.write(lease, parsed, topk)));
             } catch (UnknownCandidateException e) {
                 metrics.error(ErrorKind.UNKNOWN_CANDIDATE);
                 send(exchange, 400, JSON, error(e.getMessage() + " (send \"skip_unknown\": true to score it as null)"));
@@ -287,12 +287,10 @@ public final class TarqServer implements AutoCloseable {
                 send(exchange, 400, JSON, error(e.getMessage()));
                 return;
             }
-            if (answer instanceof ScoreAnswer.Binary b) {
-                exchange.getResponseHeaders().set(VERSION_HEADER, Long.toString(b.version()));
-                send(exchange, 200, BINARY, b.bytes());
-            } else {
-                send(exchange, 200, JSON, (String) answer);
+            if (answer.version() != null) {
+                exchange.getResponseHeaders().set(VERSION_HEADER, answer.version());
             }
+            send(exchange, 200, answer.contentType(), answer.bytes());
             if (!warming) { // the server's requests to itself are not traffic
                 String label = parsed.batch() ? "batch" : parsed.requests().get(0).label();
                 for (ServeRequest r : parsed.requests()) {
@@ -302,6 +300,17 @@ public final class TarqServer implements AutoCloseable {
             }
         } finally {
             inflight.decrementAndGet();
+        }
+    }
+
+    /** An answer ready to send: its media type, its bytes, and the version header's value (null: JSON names it). */
+    private record Answer(String contentType, byte[] bytes, String version) {
+        static Answer of(String json) {
+            return new Answer(JSON, json.getBytes(StandardCharsets.UTF_8), null);
+        }
+
+        static Answer of(ScoreAnswer.Binary binary) {
+            return new Answer(BINARY, binary.bytes(), Long.toString(binary.version()));
         }
     }
 
