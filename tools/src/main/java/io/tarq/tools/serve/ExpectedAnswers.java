@@ -99,14 +99,7 @@ final class ExpectedAnswers {
             s.append("],");
         }
         s.append("\"scores\":[");
-        for (int i = 0; i < a.scores().length; i++) {
-            s.append(i == 0 ? "" : ",");
-            if (Float.isFinite(a.scores()[i])) {
-                s.append(a.scores()[i]);
-            } else {
-                s.append("null");
-            }
-        }
+        ScoreAnswer.appendScores(s, a.scores(), a.scores().length);
         return s.append("],\"version\":").append(version).append("}\n").toString();
     }
 

@@ -24,8 +24,9 @@ final class PathWarmup {
     }
 
     /**
-     * Sends {@code requests} requests to the server at {@code base} on one keep-alive connection and checks that each
-     * is answered 200; throws {@link IllegalStateException} naming the first that is not.
+     * Sends {@code requests} requests to the server at {@code base} on two keep-alive connections (one asking for JSON
+     * answers, one for binary) and checks that each is answered 200; throws {@link IllegalStateException} naming the
+     * first that is not.
      */
     static void run(URI base, TarqModel model, int requests) throws IOException {
         int candidates = Math.min(CANDIDATES, model.dimensions().items());
@@ -44,12 +45,12 @@ final class PathWarmup {
                 LoadGenerator.Shape shape = shapes[i % shapes.length];
                 // Every other /v1/score request asks for the binary answer.
                 boolean asBinary = shape.k() < 0 && (i / shapes.length) % 2 == 1;
+                HttpConnection connection = asBinary ? binary : json;
                 String body = ExpectedAnswers.body(pool.get(i % pool.size()), shape);
-                HttpConnection.Answer answer = (asBinary ? binary : json).exchange("POST", shape.endpoint(), body);
+                HttpConnection.Answer answer = connection.exchange("POST", shape.endpoint(), body);
+                // A 503: the previous answer arrived before its admission slot was freed (a limit of 1, say).
                 for (int retry = 0; answer.status() == 503 && retry < 100; retry++) {
-                    // The previous answer arrived before its admission slot was freed (a limit of 1, say).
-                    Thread.onSpinWait();
-                    answer = (asBinary ? binary : json).exchange("POST", shape.endpoint(), body);
+                    answer = connection.exchange("POST", shape.endpoint(), body);
                 }
                 if (answer.status() != 200) {
                     throw new IllegalStateException("warm-up through HTTP: " + shape.label() + " answered " + answer.status()

@@ -20,8 +20,10 @@ import io.tarq.tools.serve.ServerMetrics.ErrorKind;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -127,13 +129,13 @@ public final class TarqServer implements AutoCloseable {
         return server;
     }
 
-    /** {@link PathWarmup}: {@code 16 × warmupRequests} small requests through the server's own HTTP path. */
+    /** {@link PathWarmup}: {@code 4 × warmupRequests} small requests through the server's own HTTP path. */
     private void warmUpThePath() throws IOException {
-        java.net.InetAddress bound = http.getAddress().getAddress();
+        InetAddress bound = http.getAddress().getAddress();
         URI self;
         try {
             self = new URI("http", null, bound.isAnyLocalAddress() ? "127.0.0.1" : bound.getHostAddress(), port(), null, null, null);
-        } catch (java.net.URISyntaxException e) {
+        } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
         try (ModelLease lease = reloader.engine().acquire()) {
