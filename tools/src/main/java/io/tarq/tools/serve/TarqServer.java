@@ -239,9 +239,14 @@ public final class TarqServer implements AutoCloseable {
     // ---------------------------------------------------------------- scoring
 
     private void score(HttpExchange exchange, boolean topk, long start) throws IOException {
+        // The server's requests to itself are not traffic. Read on arrival: the warm-up ends as soon as its last answer
+        // is sent, before this thread counts it.
+        boolean counted = !warming;
         if (inflight.incrementAndGet() > config.maxInflight()) {
             inflight.decrementAndGet();
-            metrics.error(ErrorKind.OVERLOADED);
+            if (counted) {
+                metrics.error(ErrorKind.OVERLOADED);
+            }
             exchange.getResponseHeaders().set("Retry-After", RETRY_AFTER_SECONDS);
             send(exchange, 503, JSON, error("overloaded: " + config.maxInflight() + " requests in flight, the limit"));
             return;
@@ -293,7 +298,7 @@ public final class TarqServer implements AutoCloseable {
                 exchange.getResponseHeaders().set(VERSION_HEADER, answer.version());
             }
             send(exchange, 200, answer.contentType(), answer.bytes());
-            if (!warming) { // the server's requests to itself are not traffic
+            if (counted) {
                 String label = parsed.batch() ? "batch" : parsed.requests().get(0).label();
                 for (ServeRequest r : parsed.requests()) {
                     metrics.scored(r.label());
