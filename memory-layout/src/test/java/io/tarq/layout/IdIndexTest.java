@@ -1,5 +1,6 @@
 package io.tarq.layout;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -89,6 +90,45 @@ class IdIndexTest {
             assertEquals(0, payloads[i]);
         }
         assertTrue(index.byteSize() >= 16L * n * 3 / 2, "load factor at most 2/3");
+    }
+
+    /**
+     * The batch lookup works a chunk of ids at a time: counts around the chunk's size, from an offset, give what one id
+     * at a time gives, with and without payloads, known and unknown ids mixed; nothing past count is written.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 2, 255, 256, 257, 511, 512, 513, 1000})
+    void batchesOfAnySizeAgreeWithOneIdAtATime(int count) throws IOException {
+        SplittableRandom random = new SplittableRandom(count);
+        int n = 3000;
+        long[] ids = random.longs(n).distinct().toArray();
+        int[] payloadOf = random.ints(ids.length).toArray();
+        IdIndex index = index(ids, payloadOf);
+        int from = 3;
+        long[] batch = new long[from + count + 2];
+        for (int i = 0; i < batch.length; i++) {
+            batch[i] = random.nextInt(4) == 0 ? random.nextLong() : ids[random.nextInt(ids.length)];
+        }
+        int[] rows = new int[count + 1];
+        int[] payloads = new int[count + 1];
+        rows[count] = 12345;
+        payloads[count] = 6789;
+        int missing = 0;
+        for (int i = 0; i < count; i++) {
+            missing += index.row(batch[from + i]) == IdIndex.MISSING ? 1 : 0;
+        }
+        assertEquals(missing, index.rows(batch, from, count, rows, payloads));
+        for (int i = 0; i < count; i++) {
+            int row = index.row(batch[from + i]);
+            assertEquals(row, rows[i], "id " + i);
+            assertEquals(row == IdIndex.MISSING ? 0 : payloadOf[row], payloads[i], "payload " + i);
+        }
+        assertEquals(12345, rows[count]);
+        assertEquals(6789, payloads[count]);
+        int[] alone = new int[count + 1];
+        alone[count] = 12345;
+        assertEquals(missing, index.rows(batch, from, count, alone));
+        assertArrayEquals(rows, alone);
     }
 
     /**
