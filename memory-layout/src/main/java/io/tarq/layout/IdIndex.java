@@ -101,8 +101,12 @@ public final class IdIndex {
 
     /** The slot value of {@code id}: payload in the high 32 bits, row + 1 in the low ones; 0 when it is missing. */
     private long entry(long id) {
+        return probe(id, slot(id, mask));
+    }
+
+    /** The slot value of {@code id}, probing from slot {@code s} (its home slot) on. */
+    private long probe(long id, int s) {
         long[] slots = this.slots;
-        int s = slot(id, mask);
         while (true) {
             long entry = slots[2 * s + 1];
             if (entry == 0 || slots[2 * s] == id) {
@@ -173,16 +177,7 @@ public final class IdIndex {
             // The touched loads must be consumed to stay: their sum goes where the last row will.
             rows[end - 1] = touchEntries(slots, rows, start, end);
             for (int i = start; i < end; i++) {
-                long id = ids[from + i];
-                int s = i == end - 1 ? lastHome : rows[i];
-                long entry;
-                while (true) {
-                    entry = slots[2 * s + 1];
-                    if (entry == 0 || slots[2 * s] == id) {
-                        break;
-                    }
-                    s = (s + 1) & mask;
-                }
+                long entry = probe(ids[from + i], i == end - 1 ? lastHome : rows[i]);
                 int row = rowOf(entry);
                 rows[i] = row;
                 if (payloads != null) {
