@@ -378,6 +378,14 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
      * overwrites: the loads must be consumed to stay, and a loop this small keeps many cache misses in flight.
      */
     private static void touchRows(MemorySegment vec, long rowBytes, int[] rows, int start, int end, float[] out) {
+        if (rowBytes <= 64) { // one line a row (8-bit rows): one load each and nothing else, so more are in flight
+            float sum = 0;
+            for (int i = start; i < end; i++) {
+                sum += vec.get(io.tarq.layout.Layouts.F32, rows[i] * rowBytes);
+            }
+            out[start] = sum;
+            return;
+        }
         float touched = 0;
         for (int i = start; i < end; i++) {
             long base = rows[i] * rowBytes; // rowBytes is a long: no int overflow past 2 GB
