@@ -205,31 +205,27 @@ public final class LoadGenerator {
                     okLatency.recordValue(Math.min(latency, okLatency.getHighestTrackableValue()));
                 }
                 ok.incrementAndGet();
-                if (settings.binary()) {
-                    checkBinary(response, index);
-                    return;
-                }
-                String body = response.body();
-                long version = ExpectedAnswers.versionOf(body);
+                String body = settings.binary() ? null : response.body();
+                long version = body == null ? binaryVersion(response) : textVersion(body);
                 if (version < 0) {
-                    error("unreadable answer: " + body.lines().findFirst().orElse(""));
-                    return;
+                    return; // counted as an error
                 }
                 versions.add(version);
                 if (expected == null) {
                     return; // the transport's floor: nothing was scored
                 }
-                String want;
+                boolean same;
                 try {
-                    want = expected.text(version, index);
+                    same = body == null ? Arrays.equals(expected.bytes(version, index), response.bytes())
+                            : expected.text(version, index).equals(body);
                 } catch (RuntimeException e) {
                     error("cannot score version " + version + " in process: " + e.getMessage());
                     return;
                 }
-                if (!want.equals(body)) {
+                if (!same) {
                     mismatches.incrementAndGet();
                     firstError.compareAndSet(null, "version " + version + " answered request " + index
-                            + " differently from the same version in process");
+                            + " differently from the same version in process" + (body == null ? " (binary)" : ""));
                 }
             }
             case 503 -> {
@@ -242,31 +238,32 @@ public final class LoadGenerator {
         }
     }
 
-    private void checkBinary(HttpConnection.Answer response, int index) {
+    /** The version a JSON answer names; -1, an error counted, when it names none. */
+    private long textVersion(String body) {
+        long version = ExpectedAnswers.versionOf(body);
+        if (version < 0) {
+            error("unreadable answer: " + body.lines().findFirst().orElse(""));
+        }
+        return version;
+    }
+
+    /** The version in a binary answer's header; -1, an error counted, when it has none or the answer is not binary. */
+    private long binaryVersion(HttpConnection.Answer response) {
         long version;
         try {
             version = Long.parseLong(response.tarqVersion());
         } catch (NumberFormatException e) {
+            version = -1;
+        }
+        if (version < 0) {
             error("a binary answer without a version header (" + TarqServer.VERSION_HEADER + ": " + response.tarqVersion() + ")");
-            return;
+            return -1;
         }
         if (!TarqServer.BINARY.equals(response.contentType())) {
             error("asked for " + TarqServer.BINARY + ", got " + response.contentType());
-            return;
+            return -1;
         }
-        versions.add(version);
-        byte[] want;
-        try {
-            want = expected.bytes(version, index);
-        } catch (RuntimeException e) {
-            error("cannot score version " + version + " in process: " + e.getMessage());
-            return;
-        }
-        if (!Arrays.equals(want, response.bytes())) {
-            mismatches.incrementAndGet();
-            firstError.compareAndSet(null, "version " + version + " answered request " + index
-                    + " differently from the same version in process (binary)");
-        }
+        return version;
     }
 
     private void error(String message) {
