@@ -14,6 +14,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -119,6 +120,53 @@ class KernelEquivalenceTest {
                         bound += Math.abs(u[k] * table[rows[i] * stride + k]);
                     }
                     assertEquals(expected[i], actual[i], 1e-5 * (2.5 * bound + 1), "row " + i + " stride " + stride + seed(seed));
+                }
+            }
+        }
+    }
+
+    /**
+     * The touch-ahead loads one float of each of a row's lines, up to four a pass: for every row width from one float
+     * to five lines, rows that end the table exactly (the last row, in memory that ends with it) are read and scored
+     * as the scalar twin scores them, with no access past the table.
+     */
+    @ParameterizedTest
+    @EnumSource(Memory.class)
+    void rowScansReadNothingPastTheLastRow(Memory memory) {
+        int catalog = 5, count = 67; // a chunk's worth of the last row, and a few other rows
+        for (int dim = 1; dim <= 80; dim++) {
+            long seed = ROOT_SEED ^ (dim * 41L);
+            SplittableRandom random = new SplittableRandom(seed);
+            int[] rows = random.ints(count, 0, catalog).map(r -> r % 2 == 0 ? catalog - 1 : r).toArray();
+            float[] u = gaussian(random, Math.max(dim, 16 * ((dim + 15) / 16)), 1);
+            try (Arena arena = Arena.ofConfined()) {
+                float[] table = gaussian(random, catalog * dim, 1);
+                MemorySegment vec = segment(memory, arena, catalog * dim * 4L);
+                MemorySegment.copy(table, 0, vec, Layouts.F32, 0, table.length);
+                float[] expected = new float[count];
+                float[] actual = new float[count];
+                scalar.dotRows(vec, dim, rows, count, u, 1.5f, 0.25f, expected);
+                panama.dotRows(vec, dim, rows, count, u, 1.5f, 0.25f, actual);
+                for (int i = 0; i < count; i++) {
+                    double bound = 0;
+                    for (int j = 0; j < dim; j++) {
+                        bound += Math.abs(u[j] * table[rows[i] * dim + j]);
+                    }
+                    assertEquals(expected[i], actual[i], 1e-5 * (1.5 * bound + 1), "row " + i + " dim " + dim + seed(seed));
+                }
+                if (dim % 16 == 0) {
+                    byte[] bytes = new byte[catalog * dim];
+                    random.nextBytes(bytes);
+                    MemorySegment codes = segment(memory, arena, bytes.length).copyFrom(MemorySegment.ofArray(bytes));
+                    scalar.dotRowsSq8(codes, dim, rows, count, u, 1.5f, 0.25f, expected);
+                    panama.dotRowsSq8(codes, dim, rows, count, u, 1.5f, 0.25f, actual);
+                    for (int i = 0; i < count; i++) {
+                        double bound = 0;
+                        for (int k = 0; k < dim; k++) {
+                            bound += Math.abs(u[k] * bytes[rows[i] * dim + k]);
+                        }
+                        assertEquals(expected[i], actual[i], 1e-5 * (1.5 * bound + 1), "8-bit row " + i + " stride " + dim + seed(seed));
+                    }
                 }
             }
         }
