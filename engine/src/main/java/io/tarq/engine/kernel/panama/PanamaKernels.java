@@ -318,18 +318,25 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
                 }
             }
             for (; i < end; i++) {
-                long base = rows[i] * rowBytes;
-                FloatVector acc = FloatVector.zero(FLOATS);
-                for (int j = 0; j < vectorEnd; j += FLOAT_LANES) {
-                    acc = FloatVector.fromMemorySegment(FLOATS, vec, base + 4L * j, LE).fma(FloatVector.fromArray(FLOATS, u, j), acc);
-                }
-                float dot = DeterministicMath.sum(acc);
-                for (int j = vectorEnd; j < dim; j++) { // scalar tail
-                    dot += u[j] * vec.get(Layouts.F32, base + 4L * j);
-                }
-                out[i] = scale * dot + shift;
+                out[i] = scale * dotRow(vec, rows[i] * rowBytes, dim, vectorEnd, u) + shift;
             }
         }
+    }
+
+    /**
+     * ⟨u, the {@code dim} floats at {@code base}⟩: whole vectors up to {@code vectorEnd} in one FMA chain and its
+     * {@link DeterministicMath#sum}, then the scalar tail. One row at a time, where {@link #dotGroup} does eight.
+     */
+    private static float dotRow(MemorySegment vec, long base, int dim, int vectorEnd, float[] u) {
+        FloatVector acc = FloatVector.zero(FLOATS);
+        for (int j = 0; j < vectorEnd; j += FLOAT_LANES) {
+            acc = FloatVector.fromMemorySegment(FLOATS, vec, base + 4L * j, LE).fma(FloatVector.fromArray(FLOATS, u, j), acc);
+        }
+        float dot = DeterministicMath.sum(acc);
+        for (int j = vectorEnd; j < dim; j++) { // scalar tail
+            dot += u[j] * vec.get(Layouts.F32, base + 4L * j);
+        }
+        return dot;
     }
 
     /** Rows a chunk of {@link #dotRows} touches before it computes them: 16 KB of 256-byte rows, which stay in L1. */
@@ -1248,15 +1255,7 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
             }
             for (; i < end; i++) {
                 long base = rows[i] * recordBytes;
-                FloatVector acc = FloatVector.zero(FLOATS);
-                for (int j = 0; j < dvEnd; j += FLOAT_LANES) {
-                    acc = FloatVector.fromMemorySegment(FLOATS, records, base + 4L * j, LE).fma(FloatVector.fromArray(FLOATS, u, j), acc);
-                }
-                float dot = DeterministicMath.sum(acc);
-                for (int j = dvEnd; j < dv; j++) { // scalar tail
-                    dot += u[j] * records.get(Layouts.F32, base + 4L * j);
-                }
-                out[i] = scale * dot + shift;
+                out[i] = scale * dotRow(records, base, dv, dvEnd, u) + shift;
                 cross[i] = crossDot(records, base + 4L * dv, dx, dxEnd, codes, stride, i, levels, codebookSize, x);
             }
         }
