@@ -3,6 +3,7 @@ package io.tarq.layout;
 import io.tarq.layout.safetensors.DType;
 import io.tarq.layout.safetensors.SafetensorsFile;
 import io.tarq.layout.safetensors.TensorView;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -120,7 +121,9 @@ final class TarqContentCheck {
     private static void checkAttributes(SafetensorsFile file, int items) throws ModelFormatException {
         Path path = file.path();
         TensorView ids = file.tensor(TarqTensors.ITEM_ATTR_IDS);
-        IdIndex.build(path, ids); // finds duplicate attribute ids
+        try (Arena scratch = Arena.ofConfined()) {
+            IdIndex.build(path, ids, null, scratch); // finds duplicate attribute ids
+        }
         long attributes = ids.dim(0);
         TensorView offsets = file.tensor(TarqTensors.ITEM_ATTR_OFFSETS);
         TensorView values = file.tensor(TarqTensors.ITEM_ATTR_VALUES);

@@ -3,6 +3,7 @@ package io.tarq.layout;
 import io.tarq.layout.safetensors.SafetensorsFile;
 import io.tarq.layout.safetensors.TensorView;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Map;
@@ -20,14 +21,17 @@ import java.util.Optional;
  */
 public final class TarqModelFile implements AutoCloseable {
     private final SafetensorsFile file;
+    /** Holds the id indexes' tables; closed with the file. */
+    private final Arena indexArena;
     private final TarqDimensions dimensions;
     private final TarqTensors.Features features;
     private final IdIndex itemIndex;
     private final IdIndex userIndex;
 
-    private TarqModelFile(SafetensorsFile file, TarqDimensions dimensions, TarqTensors.Features features,
-                          IdIndex itemIndex, IdIndex userIndex) {
+    private TarqModelFile(SafetensorsFile file, Arena indexArena, TarqDimensions dimensions,
+                          TarqTensors.Features features, IdIndex itemIndex, IdIndex userIndex) {
         this.file = file;
+        this.indexArena = indexArena;
         this.dimensions = dimensions;
         this.features = features;
         this.itemIndex = itemIndex;
@@ -45,16 +49,19 @@ public final class TarqModelFile implements AutoCloseable {
      */
     public static TarqModelFile open(Path path) throws IOException {
         SafetensorsFile file = SafetensorsFile.open(path);
+        Arena indexArena = Arena.ofShared();
         try {
             TarqDimensions dimensions = TarqDimensions.fromMetadata(path, file.metadata());
             TarqTensors.Features features = TarqTensors.check(file, dimensions);
             if (dimensions.crossHead()) {
                 TarqContentCheck.checkCrossHeadFinite(file);
             }
-            IdIndex items = IdIndex.build(path, file.tensor(TarqTensors.ITEM_IDS), packedCodes(file, dimensions));
-            IdIndex users = IdIndex.build(path, file.tensor(TarqTensors.USER_IDS));
-            return new TarqModelFile(file, dimensions, features, items, users);
+            IdIndex items = IdIndex.build(path, file.tensor(TarqTensors.ITEM_IDS), packedCodes(file, dimensions),
+                    indexArena);
+            IdIndex users = IdIndex.build(path, file.tensor(TarqTensors.USER_IDS), null, indexArena);
+            return new TarqModelFile(file, indexArena, dimensions, features, items, users);
         } catch (IOException | RuntimeException e) {
+            indexArena.close();
             file.close();
             throw e;
         }
@@ -229,9 +236,15 @@ public final class TarqModelFile implements AutoCloseable {
         return file.isOpen();
     }
 
-    /** Unmaps the file; views read afterwards throw {@link IllegalStateException}. Idempotent. */
+    /**
+     * Unmaps the file and frees the id indexes; views and lookups afterwards throw {@link IllegalStateException}.
+     * Idempotent.
+     */
     @Override
-    public void close() {
+    public synchronized void close() {
         file.close();
+        if (indexArena.scope().isAlive()) {
+            indexArena.close();
+        }
     }
 }

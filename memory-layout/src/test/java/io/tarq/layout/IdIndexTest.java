@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.tarq.layout.safetensors.SafetensorsFile;
 import io.tarq.layout.safetensors.SafetensorsWriter;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -30,7 +31,7 @@ class IdIndexTest {
         Path file = dir.resolve("ids.safetensors");
         new SafetensorsWriter().addLongs("ids", new long[] {ids.length}, ids).write(file);
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
-            return IdIndex.build(file, f.tensor("ids"), payloads);
+            return IdIndex.build(file, f.tensor("ids"), payloads, Arena.ofAuto());
         }
     }
 
@@ -229,6 +230,20 @@ class IdIndexTest {
         assertEquals(0, index.row(5));
         assertEquals(2, index.row(-1));
         assertEquals(IdIndex.MISSING, index.row(1));
+    }
+
+    /** The table lives in the arena it was built in: once that closes, a lookup throws instead of reading freed memory. */
+    @Test
+    void lookupsAfterTheArenaClosesThrow() throws IOException {
+        Path file = dir.resolve("ids.safetensors");
+        new SafetensorsWriter().addLongs("ids", new long[] {3}, new long[] {7, 8, 9}).write(file);
+        IdIndex index;
+        try (SafetensorsFile f = SafetensorsFile.open(file); Arena arena = Arena.ofConfined()) {
+            index = IdIndex.build(file, f.tensor("ids"), null, arena);
+            assertEquals(1, index.row(8));
+        }
+        assertThrows(IllegalStateException.class, () -> index.row(8));
+        assertThrows(IllegalStateException.class, () -> index.rows(new long[] {7}, 0, 1, new int[1]));
     }
 
     @Test

@@ -314,9 +314,16 @@ class TarqModelFileTest {
     void aScorerOfAClosedModelGetsAnExceptionNotACrash() throws IOException {
         TarqModelFile f = TarqModelFile.open(write(new TinyModel()));
         var emb = f.tensor(TarqTensors.ITEM_EMB);
+        IdIndex items = f.itemIndex();
+        long firstId = f.tensor(TarqTensors.ITEM_IDS).getLong(0);
+        assertEquals(0, items.row(firstId));
         f.close();
+        f.close(); // idempotent
         assertFalse(f.isOpen());
         assertThrows(IllegalStateException.class, () -> emb.getFloat(0));
         assertThrows(IllegalStateException.class, f::verifyContents);
+        // The id indexes are freed with the file: a lookup throws, it does not read freed memory.
+        assertThrows(IllegalStateException.class, () -> items.row(firstId));
+        assertThrows(IllegalStateException.class, () -> f.userIndex().row(0));
     }
 }

@@ -10,6 +10,7 @@ import io.tarq.tools.jsonl.ItemLine;
 import io.tarq.tools.jsonl.ItemLineParser;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -61,9 +62,9 @@ final class EncodeItemsCommand implements Callable<Integer> {
         StandardStreams.requireModelFile(spec, "--out", out);
         long start = System.nanoTime();
         CatalogEncoder.Result result;
-        try (TarqModelFile tarq = TarqModelFile.open(model)) {
+        try (TarqModelFile tarq = TarqModelFile.open(model); Arena scratch = Arena.ofConfined()) {
             ItemEncoder.of(tarq); // names a missing item tower or attribute table before the input is read
-            IdIndex attributes = IdIndex.build(tarq.path(), tarq.tensor(TarqTensors.ITEM_ATTR_IDS));
+            IdIndex attributes = IdIndex.build(tarq.path(), tarq.tensor(TarqTensors.ITEM_ATTR_IDS), null, scratch);
             List<CatalogEncoder.Item> list = new ArrayList<>();
             List<Integer> lines = new ArrayList<>();
             read(attributes, list, lines);

@@ -104,7 +104,7 @@ final class InspectCommand implements Callable<Integer> {
         Arrays.sort(reopen);
         out.printf(Locale.ROOT, "    open, warm (median 5) %.1f ms%n", reopen[reopen.length / 2] / 1e6);
         if (rssBefore > 0) {
-            out.printf("    resident after open   +%s (id indexes %s on the heap; id tensors %s mapped)%n",
+            out.printf("    resident after open   +%s (id indexes %s off the heap; id tensors %s mapped)%n",
                     Formats.bytes(rssAfter - rssBefore),
                     Formats.bytes(file.itemIndex().byteSize() + file.userIndex().byteSize()),
                     Formats.bytes(file.tensor(TarqTensors.ITEM_IDS).byteSize() + file.tensor(TarqTensors.USER_IDS).byteSize()));
