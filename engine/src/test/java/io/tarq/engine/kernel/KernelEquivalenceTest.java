@@ -8,6 +8,7 @@ import io.tarq.layout.Layouts;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
+import java.util.function.IntToDoubleFunction;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
@@ -65,6 +66,21 @@ class KernelEquivalenceTest {
         };
     }
 
+    /**
+     * The dot-product kernels agree row by row: {@code expected[i]} and {@code actual[i]} within
+     * 1e-5·(scale·Σ_k |u_k·x_k| + 1), x the {@code dim} table values of row {@code rows[i]} ({@code element(index)}).
+     */
+    private static void assertDotsAgree(float[] expected, float[] actual, int[] rows, float[] u, int dim, float scale,
+                                        IntToDoubleFunction element, String what, long seed) {
+        for (int i = 0; i < rows.length; i++) {
+            double bound = 0;
+            for (int k = 0; k < dim; k++) {
+                bound += Math.abs(u[k] * (float) element.applyAsDouble(rows[i] * dim + k));
+            }
+            assertEquals(expected[i], actual[i], 1e-5 * (scale * bound + 1), "row " + i + ", " + what + seed(seed));
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("sizesAndMemory")
     void dotRows(int count, Memory memory) {
@@ -82,13 +98,7 @@ class KernelEquivalenceTest {
                 float[] actual = new float[count];
                 scalar.dotRows(vec, dim, rows, count, u, 2.5f, -0.5f, expected);
                 panama.dotRows(vec, dim, rows, count, u, 2.5f, -0.5f, actual);
-                for (int i = 0; i < count; i++) {
-                    double bound = 0;
-                    for (int j = 0; j < dim; j++) {
-                        bound += Math.abs(u[j] * table[rows[i] * dim + j]);
-                    }
-                    assertEquals(expected[i], actual[i], 1e-5 * (2.5 * bound + 1), "row " + i + " dim " + dim + seed(seed));
-                }
+                assertDotsAgree(expected, actual, rows, u, dim, 2.5f, k -> table[k], "dim " + dim, seed);
             }
         }
     }
@@ -114,13 +124,7 @@ class KernelEquivalenceTest {
                 float[] actual = new float[count];
                 scalar.dotRowsSq8(codes, stride, rows, count, u, 2.5f, -0.5f, expected);
                 panama.dotRowsSq8(codes, stride, rows, count, u, 2.5f, -0.5f, actual);
-                for (int i = 0; i < count; i++) {
-                    double bound = 0;
-                    for (int k = 0; k < stride; k++) {
-                        bound += Math.abs(u[k] * table[rows[i] * stride + k]);
-                    }
-                    assertEquals(expected[i], actual[i], 1e-5 * (2.5 * bound + 1), "row " + i + " stride " + stride + seed(seed));
-                }
+                assertDotsAgree(expected, actual, rows, u, stride, 2.5f, k -> table[k], "stride " + stride, seed);
             }
         }
     }
@@ -147,26 +151,14 @@ class KernelEquivalenceTest {
                 float[] actual = new float[count];
                 scalar.dotRows(vec, dim, rows, count, u, 1.5f, 0.25f, expected);
                 panama.dotRows(vec, dim, rows, count, u, 1.5f, 0.25f, actual);
-                for (int i = 0; i < count; i++) {
-                    double bound = 0;
-                    for (int j = 0; j < dim; j++) {
-                        bound += Math.abs(u[j] * table[rows[i] * dim + j]);
-                    }
-                    assertEquals(expected[i], actual[i], 1e-5 * (1.5 * bound + 1), "row " + i + " dim " + dim + seed(seed));
-                }
+                assertDotsAgree(expected, actual, rows, u, dim, 1.5f, k -> table[k], "dim " + dim, seed);
                 if (dim % 16 == 0) {
                     byte[] bytes = new byte[catalog * dim];
                     random.nextBytes(bytes);
                     MemorySegment codes = segment(memory, arena, bytes.length).copyFrom(MemorySegment.ofArray(bytes));
                     scalar.dotRowsSq8(codes, dim, rows, count, u, 1.5f, 0.25f, expected);
                     panama.dotRowsSq8(codes, dim, rows, count, u, 1.5f, 0.25f, actual);
-                    for (int i = 0; i < count; i++) {
-                        double bound = 0;
-                        for (int k = 0; k < dim; k++) {
-                            bound += Math.abs(u[k] * bytes[rows[i] * dim + k]);
-                        }
-                        assertEquals(expected[i], actual[i], 1e-5 * (1.5 * bound + 1), "8-bit row " + i + " stride " + dim + seed(seed));
-                    }
+                    assertDotsAgree(expected, actual, rows, u, dim, 1.5f, k -> bytes[k], "8-bit, stride " + dim, seed);
                 }
             }
         }
