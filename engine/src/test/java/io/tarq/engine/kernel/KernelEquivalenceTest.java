@@ -130,6 +130,50 @@ class KernelEquivalenceTest {
     }
 
     /**
+     * The Panama kernels give the paper's default widths (8-bit rows of 64 bytes; cross rows of dx = 16 at L = 3) loops
+     * of constant length; they must compute what the general loops compute, bit for bit. Padding leaves the general
+     * loops' result unchanged (a zero byte or a zero table row adds +0 to a nonzero partial sum), so the same rows
+     * at stride 80, and the same cross terms with a fourth, all-zero level, take the general loops to the same bits.
+     */
+    @ParameterizedTest
+    @MethodSource("sizesAndMemory")
+    void defaultWidthsScoreAsTheGeneralLoops(int count, Memory memory) {
+        long seed = ROOT_SEED ^ (count * 47L);
+        SplittableRandom random = new SplittableRandom(seed);
+        int catalog = 300, codebookSize = 256, dx = 16;
+        byte[] line = new byte[catalog * 64], padded = new byte[catalog * 80];
+        for (int r = 0; r < catalog; r++) {
+            for (int k = 0; k < 64; k++) {
+                line[r * 64 + k] = padded[r * 80 + k] = (byte) random.nextInt(256);
+            }
+        }
+        float[] u = gaussian(random, 80, 1);
+        float[] cross = gaussian(random, catalog * dx, 1);
+        float[] x3 = gaussian(random, 3 * codebookSize * dx, 1);
+        float[] x4 = java.util.Arrays.copyOf(x3, 4 * codebookSize * dx); // level 3's rows all zero
+        int stride = (count + 63) & ~63;
+        byte[] codes = new byte[4 * stride];
+        for (int i = 0; i < codes.length; i++) {
+            codes[i] = (byte) random.nextInt(256);
+        }
+        int[] rows = random.ints(count, 0, catalog).toArray();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment lineRows = segment(memory, arena, line.length).copyFrom(MemorySegment.ofArray(line));
+            MemorySegment paddedRows = segment(memory, arena, padded.length).copyFrom(MemorySegment.ofArray(padded));
+            float[] expected = new float[count], actual = new float[count];
+            panama.dotRowsSq8(paddedRows, 80, rows, count, u, 2.5f, -0.5f, expected);
+            panama.dotRowsSq8(lineRows, 64, rows, count, u, 2.5f, -0.5f, actual);
+            assertArrayEquals(expected, actual, "8-bit rows of 64 bytes" + seed(seed));
+
+            MemorySegment crossRows = segment(memory, arena, cross.length * 4L);
+            MemorySegment.copy(cross, 0, crossRows, Layouts.F32, 0, cross.length);
+            panama.crossScan(codes, stride, count, 4, codebookSize, x4, dx, crossRows, rows, expected);
+            panama.crossScan(codes, stride, count, 3, codebookSize, x3, dx, crossRows, rows, actual);
+            assertArrayEquals(expected, actual, "cross rows of dx = 16 at L = 3" + seed(seed));
+        }
+    }
+
+    /**
      * The touch-ahead loads one float of each of a row's lines, up to four a pass: for every row width from one float
      * to five lines, rows that end the table exactly (the last row, in memory that ends with it) are read and scored
      * as the scalar twin scores them, with no access past the table.

@@ -1250,6 +1250,12 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         }
     }
 
+    /**
+     * dx = 16 (one 64-byte line of floats), the trainer's default, which with L = 3 gets loops of constant length
+     * (see {@link #LINE}).
+     */
+    private static final int CROSS_LINE = 16;
+
     /** Candidates whose records {@link #dotRowsCross} touches before it computes them (20 KB of 320-byte records: L1). */
     private static final int RECORD_CHUNK = 64;
 
@@ -1285,6 +1291,18 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
     /** ⟨Σ_l x[l, z_l], row⟩ for candidate i, its row at {@code base}: crossScan's arithmetic for one candidate. */
     private static float crossDot(MemorySegment rows, long base, int dx, int vectorEnd, byte[] codes, int stride, int i,
                                   int levels, int codebookSize, float[] x) {
+        if (dx == CROSS_LINE && levels == 3) { // the same sums and FMAs as below, with constant loop lengths
+            int z0 = Byte.toUnsignedInt(codes[i]) * CROSS_LINE;
+            int z1 = (codebookSize + Byte.toUnsignedInt(codes[stride + i])) * CROSS_LINE;
+            int z2 = (2 * codebookSize + Byte.toUnsignedInt(codes[2 * stride + i])) * CROSS_LINE;
+            FloatVector acc = FloatVector.zero(FLOATS);
+            for (int c = 0; c < CROSS_LINE; c += FLOAT_LANES) {
+                FloatVector sum = FloatVector.fromArray(FLOATS, x, z0 + c).add(FloatVector.fromArray(FLOATS, x, z1 + c))
+                        .add(FloatVector.fromArray(FLOATS, x, z2 + c));
+                acc = FloatVector.fromMemorySegment(FLOATS, rows, base + (long) Float.BYTES * c, LE).fma(sum, acc);
+            }
+            return DeterministicMath.sum(acc);
+        }
         FloatVector acc = FloatVector.zero(FLOATS);
         for (int c = 0; c < vectorEnd; c += FLOAT_LANES) {
             FloatVector sum = FloatVector.fromArray(FLOATS, x, (Byte.toUnsignedInt(codes[i]) * dx) + c);
