@@ -40,10 +40,10 @@ final class CandidateCodes {
                 sum += codesByItem.get(Layouts.U8, (long) rows[i] * levels);
             }
             touched = sum;
-            for (int i = start; i < end; i++) {
-                long base = (long) rows[i] * levels;
-                for (int l = 0; l < levels; l++) {
-                    block[l * stride + i] = codesByItem.get(Layouts.U8, base + l);
+            for (int l = 0; l < levels; l++) { // level-outer: a loop of L (3) a candidate costs C2's loop set-up each time
+                int to = l * stride;
+                for (int i = start; i < end; i++) {
+                    block[to + i] = codesByItem.get(Layouts.U8, (long) rows[i] * levels + l);
                 }
             }
         }
