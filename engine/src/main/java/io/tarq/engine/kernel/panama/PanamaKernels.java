@@ -454,30 +454,31 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
         for (int start = 0; start < count; start += SQ8_CHUNK) {
             int end = Math.min(count, start + SQ8_CHUNK);
             touchRows(codes, stride, rows, start, end, out);
-            if (stride == LINE) { // the same arithmetic as below, over a constant length
+            if (stride == LINE) { // the same arithmetic, rowDotSq8 inlined with a constant length
                 for (int i = start; i < end; i++) {
-                    long base = (long) rows[i] * LINE;
-                    FloatVector acc = FloatVector.zero(FLOATS);
-                    for (int k = 0; k < LINE; k += FLOAT_LANES) {
-                        FloatVector x = (FloatVector) ByteVector.fromMemorySegment(BYTES_OF_FLOATS, codes, base + k, LE)
-                                .convertShape(VectorOperators.B2F, FLOATS, 0);
-                        acc = x.fma(FloatVector.fromArray(FLOATS, u, k), acc);
-                    }
-                    out[i] = scale * DeterministicMath.sum(acc) + shift;
+                    out[i] = scale * rowDotSq8(codes, (long) rows[i] * LINE, LINE, u) + shift;
                 }
-                continue;
-            }
-            for (int i = start; i < end; i++) {
-                long base = (long) rows[i] * stride;
-                FloatVector acc = FloatVector.zero(FLOATS);
-                for (int k = 0; k < stride; k += FLOAT_LANES) {
-                    FloatVector x = (FloatVector) ByteVector.fromMemorySegment(BYTES_OF_FLOATS, codes, base + k, LE)
-                            .convertShape(VectorOperators.B2F, FLOATS, 0);
-                    acc = x.fma(FloatVector.fromArray(FLOATS, u, k), acc);
+            } else {
+                for (int i = start; i < end; i++) {
+                    out[i] = scale * rowDotSq8(codes, (long) rows[i] * stride, stride, u) + shift;
                 }
-                out[i] = scale * DeterministicMath.sum(acc) + shift;
             }
         }
+    }
+
+    /**
+     * ⟨u, the {@code length} signed bytes at {@code base}⟩: each 16 bytes (8 on 256-bit vectors) sign-extended to a
+     * float vector and multiplied into one FMA chain, then {@link DeterministicMath#sum}. It returns a float, so
+     * nothing is boxed if C2 declines to inline it.
+     */
+    private static float rowDotSq8(MemorySegment codes, long base, int length, float[] u) {
+        FloatVector acc = FloatVector.zero(FLOATS);
+        for (int k = 0; k < length; k += FLOAT_LANES) {
+            FloatVector x = (FloatVector) ByteVector.fromMemorySegment(BYTES_OF_FLOATS, codes, base + k, LE)
+                    .convertShape(VectorOperators.B2F, FLOATS, 0);
+            acc = x.fma(FloatVector.fromArray(FLOATS, u, k), acc);
+        }
+        return DeterministicMath.sum(acc);
     }
 
     /**
