@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.tarq.layout.Layouts;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.function.IntToDoubleFunction;
 import java.util.stream.IntStream;
@@ -150,7 +151,7 @@ class KernelEquivalenceTest {
         float[] u = gaussian(random, 80, 1);
         float[] cross = gaussian(random, catalog * dx, 1);
         float[] x3 = gaussian(random, 3 * codebookSize * dx, 1);
-        float[] x4 = java.util.Arrays.copyOf(x3, 4 * codebookSize * dx); // level 3's rows all zero
+        float[] x4 = Arrays.copyOf(x3, 4 * codebookSize * dx); // level 3's rows all zero
         int stride = (count + 63) & ~63;
         byte[] codes = new byte[4 * stride];
         for (int i = 0; i < codes.length; i++) {
@@ -512,7 +513,7 @@ class KernelEquivalenceTest {
             }
             for (KernelSupport kernels : new KernelSupport[] {scalar, panama}) {
                 float[] out = new float[count * d];
-                java.util.Arrays.fill(out, Float.NaN);
+                Arrays.fill(out, Float.NaN);
                 kernels.attendValues(queries, count, keys, values, scores, out);
                 for (int i = 0; i < count; i++) {
                     for (int c = 0; c < d; c++) {
@@ -540,7 +541,7 @@ class KernelEquivalenceTest {
             float[] queries = gaussian(random, count * d, 0.5);
             float[] expected = new float[count * d];
             float[] actual = new float[count * d];
-            java.util.Arrays.fill(actual, Float.NaN); // the kernel must write every entry
+            Arrays.fill(actual, Float.NaN); // the kernel must write every entry
             float[] scores = new float[KernelSupport.scoresLength(keys)];
             scalar.attendValues(queries, count, keys, values, scores, expected);
             panama.attendValues(queries, count, keys, values, scores, actual);
@@ -578,9 +579,9 @@ class KernelEquivalenceTest {
         for (int code : new int[] {0, 255, 127, 128}) {
             for (int levels : new int[] {1, 3, 8}) {
                 byte[] codes = new byte[levels * stride];
-                java.util.Arrays.fill(codes, (byte) code);
+                Arrays.fill(codes, (byte) code);
                 byte[] lut = new byte[levels * 256];
-                java.util.Arrays.fill(lut, (byte) 255);
+                Arrays.fill(lut, (byte) 255);
                 short[] sums = assertScanU8Equal(codes, stride, count, levels, lut, code);
                 assertEquals(255 * levels, Short.toUnsignedInt(sums[count - 1]), "all entries 255 at " + levels + " levels");
                 for (int i = 0; i < lut.length; i++) {
