@@ -4,7 +4,9 @@
 # (docs/serving.md: the loopback exchange with no JVM on either side). Run by the jmh module's Maven build
 # (exec-maven-plugin, phase process-classes): build.sh SOURCE OUTPUT.
 # -march=native: the library is for this machine's benchmarks only, and its AVX-512 and AVX2 paths are compiled only
-# where the build machine has them (tarq_native_features() says which). -ffp-contract=off: see tarq_native.c.
+# where the build machine has them (tarq_native_features() says which). TARQ_NATIVE_MARCH overrides it: x86-64-v3
+# builds the AVX2 paths on an AVX-512 machine, to compare them with the JVM's 256-bit code (-XX:UseAVX=2).
+# -ffp-contract=off: see tarq_native.c.
 set -eu
 source=$1
 output=$2
@@ -17,6 +19,6 @@ if ! command -v gcc >/dev/null 2>&1; then
   exit 0
 fi
 mkdir -p "$(dirname "$output")"
-gcc -O3 -march=native -ffp-contract=off -std=c11 -Wall -Wextra -Werror -shared -fPIC -o "$output" "$source"
+gcc -O3 -march="${TARQ_NATIVE_MARCH:-native}" -ffp-contract=off -std=c11 -Wall -Wextra -Werror -shared -fPIC -o "$output" "$source"
 exec gcc -O2 -std=c11 -Wall -Wextra -Werror -pthread -o "$(dirname "$output")/loopback_floor" \
     "$(dirname "$source")/loopback_floor.c"
