@@ -81,6 +81,20 @@ final class DeterministicMath {
     }
 
     /**
+     * {@link #sum} of a in lane 0 and of b in lane LANES/2, the same bits as two calls of it, for half their permutes
+     * and adds: the tree's first level as one {@link #merge} (a's partial sums in the lower half, b's in the upper),
+     * its other levels within both halves at once.
+     */
+    static FloatVector sumsOfTwo(FloatVector a, FloatVector b) {
+        FloatVector v = merge(a, b, SECOND_1, SWAP_1);
+        if (LANES == 16) {
+            v = v.add(v.rearrange(ROTATE_4));
+        }
+        v = v.add(v.rearrange(ROTATE_2));
+        return v.add(v.rearrange(ROTATE_1));
+    }
+
+    /**
      * One level of the tree for x and y: lane i gets x[i] + x[i ^ span] where bit span of i is clear, and
      * y[i] + y[i ^ span] where it is set.
      */

@@ -28,6 +28,7 @@ class VectorBoundaryTest {
             "DeterministicMath.sum(FloatVector)", // a candidate's reduction in the scans
             "DeterministicMath.sums(FloatVector,FloatVector,FloatVector,FloatVector,FloatVector,FloatVector,FloatVector,FloatVector)",
             "DeterministicMath.merge(FloatVector,FloatVector,VectorMask,VectorShuffle)", // sums' tree level
+            "DeterministicMath.sumsOfTwo(FloatVector,FloatVector)", // two candidates' reductions in the 8-bit scan
             "PanamaKernels.storeGroup(FloatVector,float,float,float[],int)", // eight candidates' logits
             "DeterministicMath.spanMask(int)", // the constants sums uses, built once
             "DeterministicMath.spanSwap(int)");
