@@ -923,6 +923,9 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
      * pass between them. In one method, C2 compiled the softmax's running maxima as heap boxes in some JVMs (22 to
      * 218 KB a request; the box is decided by the whole method's compilation, not by the loop's own shape), as it did
      * the uint8 scan's vectors when the scan was inlined into the request path (docs/benchmarks.md, "Allocation").
+     * The steps' own compilations are what keeps them apart: the scores, the max and the value sums are longer than
+     * the 325 bytecodes up to which C2 inlines a hot callee ({@code StandaloneStepsTest}). The max at 281, inlined
+     * here, ran as the Vector API's allocating Java fallbacks in some JVMs (222 KB a request).
      */
     private static void attendValuesByQueries(float[] queries, int count, AttentionKeys keys, float[] values,
                                               float[] scores, float[] out) {
@@ -1002,21 +1005,27 @@ public final class PanamaKernels implements KernelSupport, Kernels.Described {
      */
     private static void groupMax(AttentionKeys keys, int head, float[] scores, int tile, int inverse, int maxima) {
         int n = keys.n, dh = keys.headDim;
-        // Compare and blend, two running maxima (see addHeadReadout): a NaN score is skipped here but still makes its
-        // query's sum NaN.
-        FloatVector max = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY), max1 = max;
+        // Compare and blend, four running maxima, as in addHeadReadout: a NaN score is skipped here but still makes its
+        // query's sum NaN; ±0 maxima give the same s − max.
+        FloatVector max = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY), max1 = max, max2 = max, max3 = max;
         int m = 0;
-        for (; m + 2 <= n; m += 2) {
+        for (; m + 4 <= n; m += 4) {
             FloatVector s0 = FloatVector.fromArray(FLOATS, scores, m * FLOAT_LANES);
             FloatVector s1 = FloatVector.fromArray(FLOATS, scores, (m + 1) * FLOAT_LANES);
+            FloatVector s2 = FloatVector.fromArray(FLOATS, scores, (m + 2) * FLOAT_LANES);
+            FloatVector s3 = FloatVector.fromArray(FLOATS, scores, (m + 3) * FLOAT_LANES);
             max = max.blend(s0, max.compare(VectorOperators.LT, s0));
             max1 = max1.blend(s1, max1.compare(VectorOperators.LT, s1));
+            max2 = max2.blend(s2, max2.compare(VectorOperators.LT, s2));
+            max3 = max3.blend(s3, max3.compare(VectorOperators.LT, s3));
         }
-        if (m < n) {
+        for (; m < n; m++) {
             FloatVector s = FloatVector.fromArray(FLOATS, scores, m * FLOAT_LANES);
             max = max.blend(s, max.compare(VectorOperators.LT, s));
         }
         max = max.blend(max1, max.compare(VectorOperators.LT, max1));
+        max2 = max2.blend(max3, max2.compare(VectorOperators.LT, max3));
+        max = max.blend(max2, max.compare(VectorOperators.LT, max2));
         if (keys.nullK != null) {
             FloatVector nullScore = FloatVector.zero(FLOATS);
             for (int t = 0; t < dh; t++) {
