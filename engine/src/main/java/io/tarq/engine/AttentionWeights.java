@@ -6,12 +6,14 @@ import io.tarq.layout.TarqTensors;
 /**
  * One attention block's parameters on the heap, laid out for the kernels: projections transposed ({@code [in][out]})
  * so that {@code linear} broadcasts inputs over output lanes, and the query projection pre-scaled by log₂(e)/√dh (see
- * {@link #QUERY_SCALE}) so that no kernel multiplies by it. {@code wo} is kept as stored ({@code [out][in]}): read as a transposed matrix it computes
- * {@code g = Woᵀ·r}, the serving identity's per-request vector.
+ * {@link #QUERY_SCALE}) so that no kernel multiplies by it. {@code wo} and {@code wk} are also kept as stored ({@code [out][in]}): read as transposed matrices they compute
+ * {@code g = Woᵀ·r}, the serving identity's per-request vector, and {@code Wkᵀ·q}, a single query carried through the
+ * key projection (the user attention, {@link UserTower}).
  */
 final class AttentionWeights {
     final float[] wqT;  // [d][d], × 1/√dh
     final float[] bq;   // [d], × 1/√dh
+    final float[] wk;   // [d][d] as stored: linear(q, wk) = Wkᵀ·q, a query carried through the key projection
     final float[] wkT;
     final float[] bk;
     final float[] wvT;
@@ -25,7 +27,8 @@ final class AttentionWeights {
         float scale = queryScale(headDim);
         this.wqT = prefix.equals(TarqTensors.RQ_ATTN) ? null : scaled(transpose(floats(file, prefix, "wq"), d, d), scale);
         this.bq = prefix.equals(TarqTensors.RQ_ATTN) ? null : scaled(floats(file, prefix, "bq"), scale);
-        this.wkT = transpose(floats(file, prefix, "wk"), d, d);
+        this.wk = floats(file, prefix, "wk");
+        this.wkT = transpose(wk, d, d);
         this.bk = floats(file, prefix, "bk");
         this.wvT = transpose(floats(file, prefix, "wv"), d, d);
         this.bv = floats(file, prefix, "bv");

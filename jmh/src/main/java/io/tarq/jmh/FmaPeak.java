@@ -49,9 +49,11 @@ final class FmaPeak {
     }
 
     /**
-     * The user side's multiply-adds for n behaviours (docs/benchmarks.md, the cost model): the sequence block's four
-     * projections 4·n·d² and its attention 2·n²·d, the user attention's keys and values 2·n·d² and its query and output
-     * 2·d², the user MLP and readout 2d·f + f·dv + dv·d.
+     * The user side's multiply-adds for n behaviours as the contract orders its forward pass (docs/benchmarks.md, the
+     * cost model): the sequence block's four projections 4·n·d² and its attention 2·n²·d, the user attention's keys
+     * and values 2·n·d² and its query and output 2·d², the user MLP and readout 2d·f + f·dv + dv·d. The engine does
+     * fewer (its user attention never projects H), so a request against this is the request against the contract's
+     * arithmetic, comparable across engine versions.
      */
     static long userSideMultiplyAdds(TarqDimensions dims, int n) {
         long d = dims.d(), f = dims.mlpHidden(), dv = dims.dv();

@@ -44,8 +44,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * tables of the model's N rows: their slopes are the floors the engine's slopes are quoted against, measured in the
  * same phases. {@code FLOOR_ROWS_FLOAT}, {@code FLOOR_ROWS_SQ8} and {@code FLOOR_ROWS_RECORDS} are the same rows with no
  * slot before them: the floor of the rows API ({@code api = ROWS}). {@code FMA_PEAK} is the user side's multiply-adds
- * for {@code history} behaviours (the cost model) at the core's FMA peak ({@link FmaPeak}), whatever the size: the time
- * a request's user side would take at the peak, measured in the same phases.
+ * for {@code history} behaviours in the contract's order ({@link FmaPeak#userSideMultiplyAdds}) at the core's FMA peak
+ * ({@link FmaPeak}), whatever the size: the time the contract's user side would take at the peak, measured in the same
+ * phases.
  *
  * <p>{@code modes} and {@code sizes} are lists joined by '+' (JMH's {@code -p} splits its values at commas), at most
  * {@value #MAX_PAIRS} pairs; the ORT modes need the ort build, {@code ./tarq jmh --ort}. The benchmark's own score (the mean over all pairs) means nothing; the figures
