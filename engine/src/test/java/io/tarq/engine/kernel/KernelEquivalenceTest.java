@@ -281,7 +281,8 @@ class KernelEquivalenceTest {
         // (keys n, heads, head width, null key)
         return Stream.of(0, 1, 2, 7, 15, 16, 17, 31, 32, 33, 50, 63, 64, 65, 100, 200)
                 .flatMap(n -> Stream.of(Arguments.of(n, 4, 16, false), Arguments.of(n, 4, 16, true),
-                        Arguments.of(n, 2, 8, true), Arguments.of(n, 1, 32, false)));
+                        Arguments.of(n, 2, 8, true), Arguments.of(n, 1, 32, false),
+                        Arguments.of(n, 1, 64, false))); // the user attention through the projections: h queries of width d
     }
 
     private static AttentionKeys keys(SplittableRandom random, int n, int heads, int dh, boolean nullKey, float[] values) {
@@ -537,7 +538,7 @@ class KernelEquivalenceTest {
         int d = heads * dh;
         float[] values = new float[Math.max(n, 1) * d];
         AttentionKeys keys = keys(random, n, heads, dh, nullKey, values);
-        for (int count : new int[] {1, 5, 33}) {
+        for (int count : new int[] {1, 4, 5, 33}) {
             float[] queries = gaussian(random, count * d, 0.5);
             float[] expected = new float[count * d];
             float[] actual = new float[count * d];
